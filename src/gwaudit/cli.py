@@ -1,0 +1,193 @@
+"""The command line: parse options, call one library function, map errors to exit codes.
+
+No business logic lives here. Exit codes (DESIGN.md): 0 ok, 1 findings at or above
+--fail-on, 2 usage/configuration, 3 authentication/permission, 4 incomplete evidence,
+5 other runtime failure.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .config import Config, load_config
+from .errors import EXIT_RUNTIME, EXIT_USAGE, GwauditError
+
+DEFAULT_DB = "gwaudit.duckdb"
+
+
+@dataclass
+class Ctx:
+    db: Path
+    config: Config
+    wait: float
+    quiet: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def echo(self, message: str = "", *, err: bool = True) -> None:
+        """Human progress text: stderr, silenced by --quiet. Machine output uses click.echo."""
+        if not self.quiet:
+            click.echo(message, err=err)
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def format_option(*choices: str, default: str = "table") -> Callable:
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
+                        help="Output format; json goes to stdout alone.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="gwaudit")
+@click.option("--db", "db", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_DB",
+              help=f"DuckDB file [env GWAUDIT_DB; config database.path; default ./{DEFAULT_DB}].")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_CONFIG",
+              help="TOML configuration file [env GWAUDIT_CONFIG; default ./gwaudit.toml if present].")
+@click.option("--wait", type=click.FloatRange(min=0), default=None,
+              help="Seconds to wait for another gwaudit process holding the database [default 30].")
+@click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: float | None, quiet: bool) -> None:
+    """Audit a Barndoor LLM Gateway: snapshot its configuration into DuckDB, evaluate rules,
+    render reports, and diff snapshots.
+
+    Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage or configuration error;
+    3 authentication or permission refused (nothing stored); 4 evidence incomplete;
+    5 other runtime failure (database locked past --wait, disk, internal error).
+    """
+    os.umask(0o077)  # everything gwaudit writes holds audit data: owner-only
+    config = load_config(config_path, required=config_path is not None)
+    db_path = db or config.database.path or Path(DEFAULT_DB)
+    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet)
+
+
+# ---------------------------------------------------------------- import / snapshots / sql
+
+@cli.command("import")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@pass_ctx
+def import_cmd(c: Ctx, folder: Path) -> None:
+    """Store a snapshot folder (manifest.json plus one file per endpoint).
+
+    Every file's SHA-256 is checked against the manifest; a mismatch or a malformed file is an
+    error naming the file, and nothing is stored.
+    """
+    from .ingest import import_folder
+
+    result = import_folder(c.db, folder, wait=c.wait)
+    c.echo(result.summary())
+    if not result.complete:
+        raise_incomplete(result.failed)
+
+
+def raise_incomplete(failed: list[str]) -> None:
+    from .errors import IncompleteEvidence
+
+    raise IncompleteEvidence(f"evidence incomplete: {', '.join(failed)} could not be collected",
+                             hint="the snapshot is stored and marked incomplete; rules on those families "
+                                  "will report 'error'")
+
+
+@cli.command("snapshots")
+@format_option("table", "csv", "json")
+@pass_ctx
+def snapshots_cmd(c: Ctx, fmt: str) -> None:
+    """List stored snapshots, oldest first, with status and counts."""
+    from .output import csv_text, dumps, text_table
+    from .store import Store
+
+    rows = Store(c.db, wait=c.wait).snapshots()
+    cols = ["id", "taken_at", "source", "status", "resource_count", "failed_families", "org_id"]
+    if fmt == "json":
+        click.echo(dumps(rows))
+    elif fmt == "csv":
+        click.echo(csv_text(cols, ([r[k] for k in cols] for r in rows)), nl=False)
+    else:
+        if not rows:
+            c.echo("no snapshots yet: run gwaudit collect or gwaudit import")
+            return
+        click.echo(text_table(cols, ([r[k] for k in cols] for r in rows)))
+
+
+@cli.command("sql")
+@click.argument("query")
+@format_option("table", "csv", "json")
+@pass_ctx
+def sql_cmd(c: Ctx, query: str, fmt: str) -> None:
+    """Run read-only SQL over the database (a write statement is refused).
+
+    Views: one per family for the latest snapshot (api_keys, providers, ...), the same name
+    with _history for every snapshot, plus snapshots, collection_status and findings.
+    """
+    from .output import csv_text, dumps, records, text_table
+    from .sqlquery import run_query
+
+    result = run_query(c.db, query, wait=c.wait)
+    if fmt == "json":
+        click.echo(dumps(records(result.columns, result.rows)))
+    elif fmt == "csv":
+        click.echo(csv_text(result.columns, result.rows), nl=False)
+    else:
+        click.echo(text_table(result.columns, result.rows))
+        c.echo(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
+
+
+@cli.command("demo")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("gwaudit-demo"),
+              show_default=True, help="Folder for the demo's database and reports.")
+@pass_ctx
+def demo_cmd(c: Ctx, out_dir: Path) -> None:
+    """Run the whole pipeline offline on the bundled sample snapshots."""
+    from .demo import run_demo
+
+    run_demo(out_dir, echo=lambda m: click.echo(m))
+
+
+# ---------------------------------------------------------------- entry point
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="gwaudit", standalone_mode=False)
+        return 0
+    except GwauditError as exc:
+        click.echo(f"error: {exc.message}", err=True)
+        if exc.hint:
+            click.echo(f"  hint: {exc.hint}", err=True)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
+    except click.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except KeyboardInterrupt:
+        click.echo("interrupted: nothing partial was stored", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # an internal error: say so, with enough to report it
+        import traceback
+
+        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        if os.environ.get("GWAUDIT_DEBUG"):
+            traceback.print_exc()
+        else:
+            click.echo("  hint: set GWAUDIT_DEBUG=1 for a traceback and report it", err=True)
+        return EXIT_RUNTIME
+
+
+def entry() -> None:  # pragma: no cover - console script
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    entry()

@@ -1,0 +1,156 @@
+"""The TOML configuration file (``gwaudit.toml``, ``--config``, ``GWAUDIT_CONFIG``).
+
+Precedence, highest first: command-line flags, environment variables, this file, defaults.
+Unknown keys and bad values are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+DEFAULT_CONFIG_NAME = "gwaudit.toml"
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiConfig(_Section):
+    base_url: Optional[str] = None
+    token_file: Optional[Path] = None
+    token_command: Optional[str] = None
+    concurrency: int = Field(default=8, ge=1, le=64)
+    timeout: float = Field(default=30.0, gt=0, description="seconds per request")
+    max_retry_seconds: float = Field(default=120.0, ge=0, description="cap on total time spent retrying")
+
+    @field_validator("token_command")
+    @classmethod
+    def _not_empty(cls, v: Optional[str]) -> Optional[str]:
+        if v is not None and not v.strip():
+            raise ValueError("must not be empty")
+        return v
+
+
+class DatabaseConfig(_Section):
+    path: Optional[Path] = None
+    wait: float = Field(default=30.0, ge=0, description="seconds to wait for another writer")
+
+
+class RulesConfig(BaseModel):
+    """``dirs`` plus one sub-table of parameter overrides per rule id."""
+
+    model_config = ConfigDict(extra="allow")
+
+    dirs: list[Path] = Field(default_factory=list)
+
+    def params(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for key, value in (self.model_extra or {}).items():
+            if not isinstance(value, dict):
+                raise ConfigError(f"[rules] {key} = {value!r}: expected a table of parameters, "
+                                  f"e.g. [rules.{key}] max_key_age_days = 60")
+            out[key] = value
+        return out
+
+
+class WaiversConfig(_Section):
+    file: Optional[Path] = None
+
+
+class AuditConfig(_Section):
+    fail_on: Optional[Literal["critical", "high", "medium", "low", "info", "none"]] = None
+
+
+class ReportConfig(_Section):
+    formats: list[Literal["html", "pdf", "csv", "json"]] = Field(default_factory=lambda: ["html", "pdf", "csv", "json"])
+    out: Path = Path("reports")
+    classification: str = "Internal"
+    max_resources_per_rule: int = Field(default=25, ge=1)
+
+
+class RetentionConfig(_Section):
+    keep_daily: Optional[int] = Field(default=None, ge=0)
+    keep_weekly: Optional[int] = Field(default=None, ge=0)
+    keep_monthly: Optional[int] = Field(default=None, ge=0)
+    keep_quarterly: Optional[int] = Field(default=None, ge=0)
+
+
+class NotifyConfig(_Section):
+    webhook: Optional[str] = None
+    format: Literal["json", "slack"] = "json"
+    timeout: float = Field(default=10.0, gt=0)
+
+
+class Config(_Section):
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    database: DatabaseConfig = Field(default_factory=DatabaseConfig)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    waivers: WaiversConfig = Field(default_factory=WaiversConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
+
+    source: Optional[Path] = Field(default=None, exclude=True)
+
+    def rule_params(self) -> dict[str, dict[str, Any]]:
+        return self.rules.params()
+
+
+def _resolve(base: Path, value: Optional[Path]) -> Optional[Path]:
+    if value is None:
+        return None
+    value = Path(os.path.expanduser(str(value)))
+    return value if value.is_absolute() else base / value
+
+
+def load_config(path: Path | str | None, *, required: bool = False) -> Config:
+    """Load ``path`` (or ``./gwaudit.toml`` when it exists). Relative paths in the file are
+    relative to the file's folder."""
+    if path is None:
+        default = Path(DEFAULT_CONFIG_NAME)
+        if not default.exists():
+            return Config()
+        path = default
+    path = Path(path)
+    if not path.is_file():
+        if required or path.name != DEFAULT_CONFIG_NAME:
+            raise ConfigError(f"configuration file {path} does not exist",
+                              hint="create it (see README, 'Configuration') or drop --config / GWAUDIT_CONFIG")
+        return Config()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(p) for p in err["loc"])
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise ConfigError(f"{path}: {key}: {msg}",
+                          hint="see README, 'Configuration', for the keys and their types") from None
+    base = path.resolve().parent
+    cfg.api.token_file = _resolve(base, cfg.api.token_file)
+    cfg.database.path = _resolve(base, cfg.database.path)
+    cfg.rules.dirs = [p for p in (_resolve(base, d) for d in cfg.rules.dirs) if p is not None]
+    cfg.waivers.file = _resolve(base, cfg.waivers.file)
+    cfg.report.out = _resolve(base, cfg.report.out) or cfg.report.out
+    cfg.rule_params()  # validates the per-rule tables
+    cfg.source = path
+    return cfg
