@@ -68,6 +68,90 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
     ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet)
 
 
+# ---------------------------------------------------------------- collect
+
+def token_options(f: Callable) -> Callable:
+    f = click.option("--token-command", metavar="CMD",
+                     help="Command that prints the token (run without a shell; e.g. a vault or OAuth CLI).")(f)
+    f = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="File holding the token (keep it chmod 600).")(f)
+    return f
+
+
+def api_options(f: Callable) -> Callable:
+    f = click.option("--max-retry-time", type=click.FloatRange(min=0), default=None,
+                     help="Seconds one request keeps retrying before its family is marked failed [60].")(f)
+    f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+                     help="Seconds per HTTP request [config api.timeout, 30].")(f)
+    f = click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+                     help="Requests in flight at once [config api.concurrency, 8].")(f)
+    f = click.option("--base-url", envvar="GWAUDIT_BASE_URL",
+                     help="API host root or .../api/llm-gateway root [env GWAUDIT_BASE_URL; config api.base_url].")(f)
+    return token_options(f)
+
+
+def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, timeout: float | None,
+                         max_retry_time: float | None) -> Any:
+    from .collector import CollectOptions
+
+    api = c.config.api
+    return CollectOptions(
+        base_url=base_url or api.base_url or "",
+        concurrency=concurrency or api.concurrency,
+        timeout=timeout or api.timeout,
+        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time)
+
+
+def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
+    from .auth import TokenOptions, resolve_token
+
+    return resolve_token(TokenOptions(token_file=token_file, token_command=token_command,
+                                      config_token_file=c.config.api.token_file,
+                                      config_token_command=c.config.api.token_command))
+
+
+@cli.command("collect")
+@api_options
+@click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also keep the snapshot folder (manifest.json + bodies, SHA-256 per file) here.")
+@format_option("text", "json", default="text")
+@pass_ctx
+def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
+                concurrency: int | None, timeout: float | None, max_retry_time: float | None,
+                export_dir: Path | None, fmt: str) -> None:
+    """Snapshot every resource family from the admin API into the database.
+
+    The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
+    Exit 3 when the API refuses the token or role (nothing stored); exit 4 when a family could not
+    be collected (the snapshot is stored, marked incomplete).
+    """
+    from .collector import collect, incomplete_error
+    from .output import dumps
+
+    opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
+    opts.api_root()  # validate before resolving the token
+    token = token_from(c, token_file, token_command)
+    result = collect(c.db, opts, token, export_dir=export_dir, wait=c.wait)
+    report = result.report
+    if fmt == "json":
+        click.echo(dumps({"snapshot_id": result.stored.snapshot_id, "taken_at": result.stored.taken_at,
+                          "status": "complete" if result.stored.complete else "incomplete",
+                          "resource_count": result.stored.resource_count,
+                          "requests": report.requests, "retries": report.retries,
+                          "seconds": round(report.seconds, 3), "families": result.stored.families,
+                          "drift": result.stored.drift,
+                          "export_dir": str(result.export_dir) if result.export_dir else None}))
+    else:
+        c.echo(f"collected {opts.api_root()} in {report.seconds:.1f}s: {report.requests} requests, "
+               f"{report.retries} retries")
+        c.echo(result.stored.summary())
+        if result.export_dir:
+            c.echo(f"snapshot folder: {result.export_dir}")
+    err = incomplete_error(result)
+    if err:
+        raise err
+
+
 # ---------------------------------------------------------------- import / snapshots / sql
 
 @cli.command("import")
