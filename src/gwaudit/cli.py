@@ -30,10 +30,18 @@ class Ctx:
     quiet: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def echo(self, message: str = "", *, err: bool = True) -> None:
-        """Human progress text: stderr, silenced by --quiet. Machine output uses click.echo."""
-        if not self.quiet:
-            click.echo(message, err=err)
+    def echo(self, message: str = "", **fields: Any) -> None:
+        """Progress for people and log shippers (stderr, via logging; silenced by --quiet).
+        Results for machines go to stdout with click.echo."""
+        from .logsetup import get
+
+        get().info(message, extra=fields)
+
+    @property
+    def interactive(self) -> bool:
+        """Progress bars only for a person at a terminal."""
+        return (not self.quiet and self.extra.get("log_format", "text") == "text"
+                and sys.stderr.isatty())
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -53,8 +61,11 @@ def format_option(*choices: str, default: str = "table") -> Callable:
 @click.option("--wait", type=click.FloatRange(min=0), default=None,
               help="Seconds to wait for another gwaudit process holding the database [default 30].")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="GWAUDIT_LOG_FORMAT", help="Log lines on stderr: for people, or one JSON object per line.")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: float | None, quiet: bool) -> None:
+def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: float | None, quiet: bool,
+        log_format: str) -> None:
     """Audit a Barndoor LLM Gateway: snapshot its configuration into DuckDB, evaluate rules,
     render reports, and diff snapshots.
 
@@ -62,10 +73,14 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
     3 authentication or permission refused (nothing stored); 4 evidence incomplete;
     5 other runtime failure (database locked past --wait, disk, internal error).
     """
+    from .logsetup import setup
+
+    setup(log_format, quiet=quiet)
     os.umask(0o077)  # everything gwaudit writes holds audit data: owner-only
     config = load_config(config_path, required=config_path is not None)
     db_path = db or config.database.path or Path(DEFAULT_DB)
-    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet)
+    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet,
+                  extra={"log_format": log_format})
 
 
 # ---------------------------------------------------------------- collect
@@ -234,16 +249,53 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
     run_demo(out_dir, echo=lambda m: click.echo(m))
 
 
+# ---------------------------------------------------------------- config
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration file (gwaudit.toml, --config, GWAUDIT_CONFIG)."""
+
+
+@config_group.command("check")
+@format_option("text", "json", default="text")
+@pass_ctx
+def config_check_cmd(c: Ctx, fmt: str) -> None:
+    """Validate the configuration and print the effective settings (token redacted).
+
+    Precedence, highest first: command-line flags, environment variables (GWAUDIT_DB,
+    GWAUDIT_BASE_URL, GWAUDIT_TOKEN, GWAUDIT_CONFIG), the file, defaults. Unknown keys and bad
+    values are errors naming the key (exit 2).
+    """
+    from .config import effective
+    from .output import dumps
+
+    data = effective(c.config, db=c.db)
+    if fmt == "json":
+        click.echo(dumps(data))
+        return
+    click.echo(f"configuration: {data.pop('source')} (valid)")
+    for section, values in data.items():
+        if isinstance(values, dict):
+            click.echo(f"[{section}]")
+            for key, value in values.items():
+                click.echo(f"  {key} = {value!r}")
+
+
 # ---------------------------------------------------------------- entry point
 
 def main(argv: list[str] | None = None) -> int:
+    from .logsetup import get
+
+    log = get()
     try:
         cli.main(args=argv, prog_name="gwaudit", standalone_mode=False)
         return 0
     except GwauditError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"  hint: {exc.hint}", err=True)
+        if not log.handlers:
+            from .logsetup import setup
+            setup()
+        log.error(exc.message, extra={"hint": exc.hint, "exit_code": exc.exit_code,
+                                      "error_type": type(exc).__name__})
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
