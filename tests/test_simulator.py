@@ -16,7 +16,9 @@ import pytest
 
 from gwaudit import families as fam
 from gwaudit.errors import UsageError
-from gwaudit.simulator import Faults, Simulator, mint_token
+from gwaudit.ingest import import_folder
+from gwaudit.simulator import Faults, Simulator, generate_org, mint_token, write_generated
+from gwaudit.simulator.dataset import Dataset
 from gwaudit.testing import write_folder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -369,3 +371,147 @@ def test_localhost_is_accepted():
         assert httpx.get(s.api_root + "/admin/governance-config",
                          headers={"Authorization": f"Bearer {s.mint_token()}"}).status_code == 200
     assert not s.running
+
+
+# ---------------------------------------------------------------- the generated org
+
+@pytest.fixture(scope="module")
+def org():
+    return generate_org(1, seed=0, taken_at=TAKEN)
+
+
+def test_generated_org_size(org):
+    counts = {f.name: len(org.items(f.name)) for f in fam.FAMILIES}
+    assert 1600 <= sum(counts.values()) <= 2400, counts
+    assert all(counts[f.name] for f in fam.FAMILIES if f.name not in org.unavailable)
+    per_item = org.request_count() - len(fam.top_level())
+    assert 40 <= per_item <= 50
+
+
+def _dangling(org) -> list[str]:
+    """Every cross-reference of the generated org that does not resolve."""
+    items = {f.name: org.items(f.name) for f in fam.FAMILIES}
+    ids = {name: {i["id"] for i in items[name]} for name in
+           ("credentials", "providers", "api_keys", "model_route_groups", "routing_policies")}
+    routes = items["model_routes"]
+    aliases = {r["model_alias"] for r in routes}
+    upstreams = {r["upstream_model"] for r in routes}
+    one_to_one = {(r["provider_id"], r["upstream_model"]) for r in routes if r["model_alias"] == r["upstream_model"]}
+    enabled_pairs = {(r["provider_id"], r["upstream_model"]) for r in routes
+                     if r["model_alias"] == r["upstream_model"] and r["enabled"]}
+    versions = {v["id"] for v in items["model_pricing_history"]}
+    bad: list[str] = []
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            bad.append(what)
+
+    for p in items["providers"]:
+        need(p["connection_id"] is None or p["connection_id"] in ids["credentials"], f"provider {p['id']} credential")
+    for r in routes:
+        need(r["provider_id"] in ids["providers"], f"route {r['id']} provider")
+        need((r["provider_id"], r["upstream_model"]) in one_to_one, f"route {r['id']} has no 1:1 row")
+        rid = r["effective_pricing"]["pricing_rule_id"]
+        need(rid is None or rid in versions, f"route {r['id']} pricing rule")
+    history = {json.dumps(q, sort_keys=True): body for q, body in org.per_item["model_pricing_history"]}
+    for name in ("model_pricing", "model_pricing_archived"):
+        for row in items[name]:
+            body = history.get(json.dumps(fam.get("model_pricing_history").query(row), sort_keys=True))
+            need(body is not None and row["id"] in {v["id"] for v in body}, f"{name} {row['id']} history")
+            need(body is not None and len(body) == row["version_count"], f"{name} {row['id']} version count")
+            need(row["provider_id"] is None or row["provider_id"] in ids["providers"], f"pricing {row['id']} provider")
+    need([s["policy"] for s in items["rate_limit_status"]] == items["rate_limits"], "rate limit status")
+    need([s["budget"] for s in items["token_budget_status"]] == items["token_budgets"], "budget status")
+    need({(h["provider_id"], h["upstream_model"]) for h in items["route_health"]} == enabled_pairs, "route health")
+    for policy in items["rate_limits"] + items["token_budgets"]:
+        if policy["scope_type"] == "api_key":
+            need(policy["scope_id"] in ids["api_keys"], f"limit {policy['id']} api key")
+        need(policy["target_provider_id"] is None or policy["target_provider_id"] in ids["providers"],
+             f"limit {policy['id']} provider")
+        need(policy["target_model_alias"] is None or policy["target_model_alias"] in aliases,
+             f"limit {policy['id']} alias")
+    for policy in items["model_access"]:
+        if policy["scope_type"] == "api_key":
+            need(policy["scope_id"] in ids["api_keys"], f"access {policy['id']} api key")
+        for t in policy["targets"]:
+            if t["kind"] == "model_alias":
+                need(t["alias"] in aliases or (t["alias"].endswith("*") and any(
+                    a.startswith(t["alias"][:-1]) for a in aliases)), f"access {policy['id']} alias")
+            elif t["kind"] == "model":
+                need(t["model"] in upstreams, f"access {policy['id']} model")
+            elif t["kind"] == "route_group":
+                need(t["group_id"] in ids["model_route_groups"], f"access {policy['id']} group")
+            else:
+                need(t["provider_id"] in ids["providers"], f"access {policy['id']} provider")
+                if t["kind"] == "provider_model":
+                    need((t["provider_id"], t["model"]) in one_to_one, f"access {policy['id']} provider model")
+    for g in items["model_route_groups"]:
+        need(set(g["model_aliases"]) <= aliases and g["model_aliases"] == sorted(g["model_aliases"]), "route group")
+    for s in items["smart_models"] + items["routing_policies"]:
+        slots = {x["model_alias"] for x in s["slots"]}
+        need(slots <= aliases and (s["determiner_model_alias"] in aliases | {None}), f"smart {s['id']} aliases")
+    for q, body in org.per_item["routing_rules"]:
+        need(q["policy_id"] in ids["routing_policies"], "routing rules policy")
+        need(all(r["policy_id"] == q["policy_id"] and r["target_model_alias"] in aliases for r in body["rules"]),
+             "routing rule")
+    smart = {s["model_alias"] for s in items["smart_models"]}
+    for m in items["user_models"]:
+        need(m["model_alias"] in aliases | smart, f"user model {m['model_alias']}")
+        need(m["provider_id"] is None or m["provider_id"] in ids["providers"], f"user model {m['model_alias']}")
+    keys = {k["id"]: k for k in items["api_keys"]}
+    for k in items["user_api_keys"]:
+        need(k["id"] in keys and keys[k["id"]]["user_id"] == k["user_id"] == org.caller_user_id, "user key")
+    return bad
+
+
+def test_generated_cross_references_resolve(org):
+    assert _dangling(org) == []
+    assert _dangling(generate_org(3, seed=5, taken_at=TAKEN)) == []
+
+
+def test_generated_org_mixes_good_and_bad_configuration(org):
+    keys = org.items("api_keys")
+    assert any(k["expires_at"] is None for k in keys) and any(k["expires_at"] for k in keys)
+    assert any(k["revoked_at"] for k in keys) and any(k["last_used_at"] is None for k in keys)
+    assert any(h["state"] == "ejected" for h in org.items("route_health"))
+    assert {r["effective_pricing"]["source"] for r in org.items("model_routes")} >= {"none", "org_catalog"}
+    assert any(r["model_alias"] != r["upstream_model"] for r in org.items("model_routes"))
+    assert any(p["scheduled_count"] for p in org.items("model_pricing"))
+
+
+def test_generated_org_is_deterministic(org):
+    same = generate_org(1, seed=0, taken_at=TAKEN).dataset()
+    served = org.dataset()
+    assert {k: v.body for k, v in served.lists.items()} == {k: v.body for k, v in same.lists.items()}
+    assert served.per_item == same.per_item
+    other = generate_org(1, seed=1, taken_at=TAKEN).dataset()
+    assert other.lists["api_keys"].body != served.lists["api_keys"].body
+
+
+def test_generated_org_served_and_written_alike(tmp_path, db):
+    folder = write_generated(1, tmp_path / "gen", seed=0, taken_at=TAKEN)
+    loaded = Dataset.from_folder(folder)
+    with Simulator.from_generated(1, seed=0, taken_at=TAKEN) as s, api(s, s.mint_token()) as c:
+        for f in fam.top_level():
+            r = c.get(f.path)
+            if f.name == "agent_runtime_profiles":
+                assert r.status_code == 404
+            else:
+                assert r.content == loaded.lists[f.name].body, f.name
+        assert s.expected_requests() == loaded.expected_requests() == generate_org(1, taken_at=TAKEN).request_count()
+    result = import_folder(db, folder)
+    assert result.complete
+    assert result.drift == []  # every generated value fits the documented schema
+    assert result.resource_count == generate_org(1, taken_at=TAKEN).resource_count()
+
+
+@pytest.mark.slow
+def test_large_generated_bodies_are_served_fast():
+    with Simulator.from_generated(50, seed=0, taken_at=TAKEN) as s, api(s, s.mint_token()) as c:
+        size = len(s.dataset.lists["api_keys"].body)
+        assert size > 15_000_000
+        started = time.perf_counter()
+        r = c.get("/admin/api-keys")
+        elapsed = time.perf_counter() - started
+        assert len(r.content) == size
+        assert elapsed < 1.0, f"{size} bytes took {elapsed:.2f}s"

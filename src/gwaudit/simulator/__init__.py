@@ -12,8 +12,9 @@ runs it in the foreground.
 
 from .dataset import Dataset
 from .faults import Faults, Stats
+from .generate import GeneratedOrg, generate_org, write_generated
 from .server import ERROR_STYLES, Simulator
 from .tokens import DEV_SECRET, mint_token, read_secret_file
 
-__all__ = ["DEV_SECRET", "ERROR_STYLES", "Dataset", "Faults", "Simulator", "Stats", "mint_token",
-           "read_secret_file"]
+__all__ = ["DEV_SECRET", "ERROR_STYLES", "Dataset", "Faults", "GeneratedOrg", "Simulator", "Stats",
+           "generate_org", "mint_token", "read_secret_file", "write_generated"]
