@@ -5,19 +5,27 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import os
+import re
+import signal
 import ssl
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
+import jwt
 import pytest
+from click.testing import CliRunner
 
 from gwaudit import families as fam
+from gwaudit.cli import cli
 from gwaudit.errors import UsageError
 from gwaudit.ingest import import_folder
-from gwaudit.simulator import Faults, Simulator, generate_org, mint_token, write_generated
+from gwaudit.simulator import DEV_SECRET, Faults, Simulator, generate_org, mint_token, write_generated
 from gwaudit.simulator.dataset import Dataset
 from gwaudit.testing import write_folder
 
@@ -515,3 +523,58 @@ def test_large_generated_bodies_are_served_fast():
         elapsed = time.perf_counter() - started
         assert len(r.content) == size
         assert elapsed < 1.0, f"{size} bytes took {elapsed:.2f}s"
+
+
+# ---------------------------------------------------------------- command line
+
+def test_cli_print_token_decodes_with_the_dev_secret():
+    result = CliRunner().invoke(cli, ["simulate", "--print-token"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip()
+    claims = jwt.decode(token, DEV_SECRET, algorithms=["HS256"])
+    assert claims["role"] == "admin"
+    assert claims["org_id"] == manifest()["org_id"]
+    assert claims["exp"] - claims["iat"] == 3600
+    result = CliRunner().invoke(cli, ["simulate", "--print-token", "--role", "member", "--expires-in", "60"])
+    claims = jwt.decode(result.output.strip(), DEV_SECRET, algorithms=["HS256"])
+    assert claims["role"] == "member" and claims["exp"] - claims["iat"] == 60
+
+
+def test_cli_print_token_with_a_secret_file(tmp_path):
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("x" * 48 + "\n")
+    result = CliRunner().invoke(cli, ["simulate", "--print-token", "--jwt-secret-file", str(secret_file)])
+    assert result.exit_code == 0
+    assert jwt.decode(result.output.strip(), "x" * 48, algorithms=["HS256"])["role"] == "admin"
+
+
+def test_cli_serves_until_terminated():
+    proc = subprocess.Popen([sys.executable, "-m", "gwaudit.cli", "simulate", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        lines = []
+        while True:
+            line = proc.stdout.readline()
+            assert line, "the simulator exited early: " + proc.stderr.read()
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+        base_url = re.search(r"base URL:\s+(\S+)", "".join(lines)).group(1)
+        assert 'export GWAUDIT_TOKEN="$(gwaudit simulate --print-token)"' in "".join(lines)
+        r = httpx.get(base_url + "/api/llm-gateway/admin/providers", headers={"Authorization": f"Bearer {mint_token()}"})
+        assert r.status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        out, _err = proc.communicate(timeout=10)
+        assert proc.returncode == 0
+        assert "stopped after 1 requests" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_refuses_a_public_host():
+    result = CliRunner().invoke(cli, ["simulate", "--host", "0.0.0.0"])
+    assert result.exit_code != 0
+    assert "only loopback" in str(result.exception)
