@@ -125,6 +125,8 @@ PROVIDERS: dict[str, Res] = {
             enabled=False),
     "ollama": _provider("2026-04-02 12:05", TOM, "Local Ollama (build host)", "ollama", catalog=None,
                         billing="not_metered", reason="local", note="Runs on the shared build host GPU"),
+    "openai-flex": _provider("2026-05-20 10:00", TOM, "OpenAI Batch (flex tier)", "openai", catalog="openai",
+                             settings={"service_tier": "flex"}, request_timeout_secs=900),
     "bedrock-use1": _provider("2026-04-20 08:35", TOM, "AWS Bedrock us-east-1", "bedrock-use1", catalog="aws_bedrock",
                               request_timeout_secs=300)
     .change("2026-06-01 09:00", TOM, "Follow the Bedrock catalog automatically", model_sync_mode="full"),
@@ -139,6 +141,7 @@ PROVIDERS: dict[str, Res] = {
 HEALTH: dict[datetime, dict[str, tuple[str, Optional[str], datetime]]] = {
     OLD: {
         "openai": ("healthy", None, at("2026-08-28 05:55:02.184")),
+        "openai-flex": ("healthy", None, at("2026-08-28 05:55:02.690")),
         "anthropic": ("healthy", None, at("2026-08-28 05:54:47.902")),
         "mistral": ("healthy", None, at("2026-08-28 05:56:10.311")),
         "internal-vllm": ("healthy", None, at("2026-08-28 05:55:31.027")),
@@ -146,6 +149,7 @@ HEALTH: dict[datetime, dict[str, tuple[str, Optional[str], datetime]]] = {
     },
     NEW: {
         "openai": ("healthy", None, at("2026-11-27 05:55:04.517")),
+        "openai-flex": ("healthy", None, at("2026-11-27 05:55:05.003")),
         "anthropic": ("healthy", None, at("2026-11-27 05:54:49.038")),
         "mistral": ("healthy", None, at("2026-11-27 05:56:13.772")),
         "internal-vllm": ("unhealthy", "connect timeout after 10s (inference.corp.northwind.internal:8080)",
@@ -312,6 +316,12 @@ RULES: list[Rule] = [
                                       "Org-wide price for GPT-5 deployments outside OpenAI")]),
     Rule("gpt-4o*", None, "pinned", [v("2026-03-20 09:10", "admin_create", price(2.5, 10.0, 1.25), TOM,
                                        "Org-wide price for GPT-4o deployments outside OpenAI")]),
+    Rule("gpt-5*", "openai", "pinned",
+         [v("2026-05-20 10:10", "admin_create", price(0.625, 5.0, 0.0625), TOM, "Flex tier: half the list price")],
+         provider="openai-flex"),
+    Rule("gpt-5-mini*", "openai", "pinned",
+         [v("2026-05-20 10:10", "admin_create", price(0.125, 1.0, 0.0125), TOM, "Flex tier: half the list price")],
+         provider="openai-flex"),
     Rule("us.anthropic.claude-sonnet-4*", "bedrock", "pinned",
          [v("2026-04-21 10:00", "admin_create", price(3.3, 16.5, 0.33, 4.125), TOM,
             "Bedrock cross-region inference list price")], provider="bedrock-use1"),

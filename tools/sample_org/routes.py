@@ -65,6 +65,8 @@ for _m, _kw in [("gpt-4.1", {}), ("gpt-4.1-mini", dict(bare=True)), ("gpt-4o-min
 one("azure-swedencentral", "gpt-4o", "2026-03-18 13:40")
 for _m in ["llama3.1:8b", "qwen2.5-coder:7b", "nomic-embed-text"]:
     one("ollama", _m, "2026-04-02 12:10", by=TOM, timeout=60)
+for _m in ["gpt-5", "gpt-5-mini"]:
+    one("openai-flex", _m, "2026-05-20 10:05", by=TOM, timeout=600)
 for _m in [SONNET_BEDROCK, "anthropic.claude-3-5-sonnet-20240620-v1:0", "meta.llama3-3-70b-instruct-v1:0",
            "amazon.nova-pro-v1:0"]:
     one("bedrock-use1", _m, "2026-04-20 09:00")
@@ -96,6 +98,8 @@ alias("autocomplete", [("mistral", "codestral-latest"), ("ollama", "qwen2.5-code
       idle=15, timeout=30)
 alias("legacy-gpt4", [("openai", "gpt-4-turbo")], "2026-01-20 09:20")
 alias("opus", [("anthropic", "claude-opus-4-1")], "2026-02-03 11:10", by=ELENA, timeout=300)
+alias("batch-gpt5", [("openai-flex", "gpt-5"), ("openai", "gpt-5")], "2026-05-20 10:15", by=TOM, timeout=600,
+      retry=(3, 120))
 alias("llama", [("bedrock-use1", "meta.llama3-3-70b-instruct-v1:0"), ("internal-vllm", "llama-3.3-70b-instruct")],
       "2026-04-21 09:00")
 alias("chat-legacy", [("openai", "gpt-4o-mini"), ("azure-swedencentral", "gpt-4o")], "2026-01-20 09:30")
