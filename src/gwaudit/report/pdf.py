@@ -59,7 +59,7 @@ def pdf_html(data: ReportData, *, max_resources_per_rule: int = DEFAULT_MAX_RESO
     view = build_view(data, cap=max_resources_per_rule, inline_charts=False)
     period = data.period.label or f"snapshot {data.snapshot.id} of {data.snapshot.taken_at:%Y-%m-%d}"
     return env.get_template("report_pdf.html.j2").render(
-        r=data, v=view, css=static_text(env, "report.css"), print_css=static_text(env, "print.css"),
+        r=data, v=view, print_css=static_text(env, "print.css"),
         sections=[("about", "About this report")] + SECTIONS,
         pdf_title=f"Compliance report: {data.org}, {period}",
         pdf_subject=(f"Audit of the Barndoor LLM Gateway configuration of {data.org} "
