@@ -130,3 +130,15 @@ def make_report(db: Path | str, opts: ReportOptions, *, wait: float = 30.0) -> R
     paths = write_outputs(data, opts.out, formats, max_resources_per_rule=opts.max_resources_per_rule,
                           template_dir=opts.template_dir)
     return ReportResult(data, paths)
+
+
+def demo_report(db: Path | str, out: Path, echo: Any = print) -> list[Path]:
+    """The demo's last step: every format for the newest snapshot, with the changes since the
+    one before it, written to ``out``."""
+    result = make_report(db, ReportOptions(snapshot="latest", out=Path(out), classification="Demo"))
+    baseline = result.data.period.baseline
+    since = f", changes since snapshot {baseline.id}" if baseline else ""
+    echo(f"\nreports for snapshot {result.data.snapshot.id}{since}:")
+    for path in result.paths:
+        echo(f"  {path}")
+    return result.paths
