@@ -59,6 +59,8 @@ def test_a_quarter_is_audited_first_and_rendered_in_every_format(quarter, sample
     assert report["period"]["baseline"]["taken_at"].startswith("2026-08-28")
     assert report["summary"]["findings"] == stored
     assert report["summary"]["new_in_period"] is not None
+    if report["summary"]["resolved_in_period"]:
+        assert report["summary"]["mean_time_to_resolve_days"] > 0
     assert data.changes, "the sample org changes between its two snapshots"
     assert report["changes"]["items"]
     inventory = {p.stem for p in (out / f"{stem}-inventory").iterdir()}

@@ -92,7 +92,9 @@ def build_report_data(db: Path | str, *, snapshot: Optional[str] = None, period:
         completeness = _completeness(con, sel.audited)
         inventory = _inventory(con, sel.audited)
         trend = _trend(con, [s for s in [sel.baseline, *sel.in_period] if s is not None])
+        mttr = mean_time_to_resolve(con, [p.snapshot_id for p in trend])
     summary = summarise(findings, rules)
+    summary.mean_time_to_resolve_days = mttr
     notes = list(sel.notes)
     diff = _diff(db, sel, wait)
     changes, changes_note = _changes(diff)
@@ -256,6 +258,27 @@ def _waivers(findings: list[Finding], waivers_file: Optional[Path], taken_at: da
     return [Waiver(rule_id, target, str(w.get("justification", "")), str(w.get("owner", "")),
                    str(w.get("expires", "")), "active", matched[(rule_id, target)])
             for (rule_id, target), w in sorted(recorded.items())]
+
+
+def mean_time_to_resolve(con: duckdb.DuckDBPyConnection, audited: list[int]) -> Optional[float]:
+    """Mean days from first seen to resolved, over the findings resolved between consecutive
+    audited snapshots of ``audited`` (resolved: open in one, absent from the next, its rule
+    evaluated there; a finding waived in the next one is not resolved)."""
+    if len(audited) < 2:
+        return None
+    row = con.execute("""
+        WITH snaps AS (SELECT id, taken_at, lag(id) OVER (ORDER BY taken_at, id) AS prev
+                       FROM snapshots WHERE id IN (SELECT unnest($ids))),
+        resolved AS (
+            SELECT s.taken_at AS resolved_at, o.first_seen
+            FROM snaps s JOIN findings o ON o.snapshot_id = s.prev AND o.status = 'fail'
+            WHERE s.prev IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM findings n WHERE n.snapshot_id = s.id AND n.fingerprint = o.fingerprint)
+              AND NOT EXISTS (SELECT 1 FROM rule_results r WHERE r.snapshot_id = s.id AND r.rule_id = o.rule_id
+                              AND r.status = 'error'))
+        SELECT count(*), avg(epoch(resolved_at) - epoch(first_seen)) / 86400.0 FROM resolved""",
+                      {"ids": audited}).fetchone()
+    return None if not row or not row[0] else round(float(row[1]), 2)
 
 
 # ---------------------------------------------------------------- changes and lifecycle (diff)
