@@ -110,8 +110,3 @@ def test_rl004_expiry_boundary_is_the_snapshot_time(tmp_path):
     assert ids(run_rule(tmp_path, "GW-RL-004", data, taken_at="2026-11-27T06:00:00Z")) == {uid("rl:on edge")}
     assert run_rule(tmp_path, "GW-RL-004", data, taken_at="2026-11-27T05:59:59Z") == []
 
-
-def test_rl004_key_found_in_user_key_list_is_not_missing(tmp_path):
-    data = {"rate_limits": [rate_limit("personal", "api_key", scope_id=uid("key:mine"))],
-            "user_api_keys": [api_key("mine", kind="user", user_id=uid("alice"))]}
-    assert run_rule(tmp_path, "GW-RL-004", data) == []
