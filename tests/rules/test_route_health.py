@@ -37,52 +37,59 @@ def test_health001_fires_on_ejected_state_or_remaining_time(tmp_path):
 
 # ---------------------------------------------------------------- GW-HEALTH-002 alias down
 
+AZURE = provider("azure", model_provider="azure_openai")
+
+
 def test_health002_alias_down_when_every_enabled_route_is_ejected_or_on_unhealthy_provider(tmp_path):
     sick = provider("sick", health_status="unhealthy")
     bypassed = provider("bypassed", health_status="unhealthy", enforce_health_check=False)
     data = {
-        "providers": [OPENAI, ANTHROPIC, sick, bypassed],
+        "providers": [OPENAI, ANTHROPIC, AZURE, sick, bypassed],
         "model_routes": [
-            # 'coder': one route ejected, one on an unhealthy provider, one disabled -> down
-            route("coder", OPENAI, "gpt-4o"), route("coder", sick, "gpt-4o"),
-            route("coder", ANTHROPIC, "claude-x", enabled=False),
-            # 'writer': ejected + a healthy failover -> up
-            route("writer", OPENAI, "gpt-4o"), route("writer", ANTHROPIC, "claude-sonnet-4-5"),
-            # 'bypass': provider unhealthy but health gate bypassed -> up
-            route("bypass", bypassed, "m1"),
-            # 'retired': only disabled routes -> not this rule's business
-            route("retired", OPENAI, "gpt-4o", enabled=False),
+            # 'gpt-4o': one route ejected, one on an unhealthy provider, one disabled -> down
+            route("gpt-4o", OPENAI), route("gpt-4o", sick), route("gpt-4o", AZURE, enabled=False),
+            # 'gpt-4o-mini': ejected + a healthy failover -> up
+            route("gpt-4o-mini", OPENAI), route("gpt-4o-mini", AZURE),
+            # 'm1': provider unhealthy but its health gate is bypassed -> up
+            route("m1", bypassed),
+            # 'o1': only disabled routes -> not this rule's business
+            route("o1", OPENAI, enabled=False),
         ],
         "route_health": [health(OPENAI, "gpt-4o", state="ejected", eject_remaining_secs=30),
-                         health(ANTHROPIC, "claude-sonnet-4-5")],
+                         health(OPENAI, "gpt-4o-mini", eject_remaining_secs=12),
+                         health(AZURE, "gpt-4o-mini"),
+                         health(OPENAI, "o1", state="ejected")],
     }
     rows = run_rule(tmp_path, "GW-HEALTH-002", data)
-    assert ids(rows) == {"coder"}
+    assert ids(rows) == {"gpt-4o"}
     row = rows[0]
     assert row["family"] == "model_routes"
     assert (row["enabled_routes"], row["ejected_routes"], row["routes_on_unhealthy_providers"]) == (2, 1, 1)
-    assert row["message"] == ("alias 'coder' is down: all 2 enabled route(s) are unavailable: "
+    assert row["message"] == ("alias 'gpt-4o' is down: all 2 enabled route(s) are unavailable: "
                               "openai/gpt-4o (ejected, 30 s left); sick/gpt-4o (provider unhealthy)")
 
 
 def test_health002_silent_once_one_route_recovers(tmp_path):
-    data = {"providers": [OPENAI, ANTHROPIC],
-            "model_routes": [route("coder", OPENAI, "gpt-4o"), route("coder", ANTHROPIC, "claude-x")],
+    data = {"providers": [OPENAI, AZURE],
+            "model_routes": [route("gpt-4o", OPENAI), route("gpt-4o", AZURE)],
             "route_health": [health(OPENAI, "gpt-4o", eject_remaining_secs=30),
-                             health(ANTHROPIC, "claude-x", eject_remaining_secs=5)]}
-    assert ids(run_rule(tmp_path, "GW-HEALTH-002", data)) == {"coder"}
-    data["route_health"][1] = health(ANTHROPIC, "claude-x", state="half_open")
+                             health(AZURE, "gpt-4o", eject_remaining_secs=5)]}
+    assert ids(run_rule(tmp_path, "GW-HEALTH-002", data)) == {"gpt-4o"}
+    data["route_health"][1] = health(AZURE, "gpt-4o", state="half_open")
     assert run_rule(tmp_path, "GW-HEALTH-002", data) == []
 
 
-def test_health002_custom_alias_darkened_by_disabled_one_to_one_row(tmp_path):
+def test_health002_custom_alias_routes_follow_their_one_to_one_row(tmp_path):
     data = {"providers": [OPENAI, ANTHROPIC],
-            "model_routes": [route("gpt-4o", OPENAI, enabled=False), route("coder", OPENAI, "gpt-4o"),
-                             route("coder", ANTHROPIC, "claude-x")],
+            "model_routes": [
+                route("gpt-4o", OPENAI, enabled=False), route("coder", OPENAI, "gpt-4o"),  # dark
+                route("claude-x", ANTHROPIC), route("coder", ANTHROPIC, "claude-x"),  # lit, but ejected
+            ],
             "route_health": [health(ANTHROPIC, "claude-x", state="ejected")]}
     rows = run_rule(tmp_path, "GW-HEALTH-002", data)
-    assert ids(rows) == {"coder"}
-    assert rows[0]["enabled_routes"] == 1  # the darkened OpenAI row is not a usable route
+    by_id = {r["resource_id"]: r for r in rows}
+    assert set(by_id) == {"coder", "claude-x"}
+    assert by_id["coder"]["enabled_routes"] == 1  # the dark OpenAI row is not a usable route
 
 
 # ---------------------------------------------------------------- GW-HEALTH-003 flapping

@@ -59,17 +59,21 @@ def test_smart001_route_or_provider_state_decides_whether_an_alias_is_served(tmp
             # custom alias whose 1:1 row is disabled: darkened
             route("gpt-4o", openai, enabled=False),
             route("dark-alias", openai, "gpt-4o"),
+            # custom alias without any 1:1 row: darkened as well
+            route("orphan-alias", openai, "gpt-5"),
             # custom alias whose 1:1 row is enabled: served
             route("gpt-4.1", openai),
             route("lit-alias", openai, "gpt-4.1"),
         ],
         "smart_models": [smart_model(
-            "probe", ["disabled-route", "on-sick", "on-bypassed", "on-off", "dark-alias", "lit-alias"],
+            "probe", ["disabled-route", "on-sick", "on-bypassed", "on-off", "dark-alias", "orphan-alias",
+                      "lit-alias"],
             determiner="lit-alias")],
     }
     rows = run_rule(tmp_path, "GW-SMART-001", data)
     assert ids(rows) == {uid("smart:probe")}
-    assert set(rows[0]["unserved_aliases"].split(", ")) == {"disabled-route", "on-sick", "on-off", "dark-alias"}
+    assert set(rows[0]["unserved_aliases"].split(", ")) == {"disabled-route", "on-sick", "on-off", "dark-alias",
+                                                           "orphan-alias"}
     assert rows[0]["determiner_unserved"] is False
 
 
