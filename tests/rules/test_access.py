@@ -41,13 +41,16 @@ def test_acc002_fires_when_wildcard_matches_more_than_the_limit(tmp_path):
         access("broad alias", [t_alias("gpt-*")]),
         access("broad model", [t_model("gpt*")]),
         access("broad via provider", [t_provider_model(p, "gpt-*")]),
+        access("bare star", [t_alias("*")]),
         access("narrow", [t_alias("claude*")]),
         access("exact", [t_alias("gpt-1")]),
         access("broad deny", [t_alias("gpt-*")], policy_type="denylist"),
     ]
     rows = run_rule(tmp_path, "GW-ACC-002", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("acc:broad alias"), uid("acc:broad model"), uid("acc:broad via provider")}
+    assert set(by_id) == {uid("acc:broad alias"), uid("acc:broad model"), uid("acc:broad via provider"),
+                          uid("acc:bare star")}
+    assert "model_alias '*' matches 7" in by_id[uid("acc:bare star")]["message"]
     assert by_id[uid("acc:broad alias")]["message"] == (
         "allowlist 'broad alias' has wildcard target(s) matching more than 5 routed names: "
         "model_alias 'gpt-*' matches 6")
@@ -79,7 +82,7 @@ def test_acc003_fires_on_default_allow_without_org_allowlist(tmp_path):
                              access("org deny", [t_model("o1*")], policy_type="denylist", scope_type="org"),
                              access("org allow off", [t_alias("gpt-1")], scope_type="org", enabled=False)]}
     rows = run_rule(tmp_path, "GW-ACC-003", data)
-    assert ids(rows) == {"org"}
+    assert ids(rows) == {"governance_config"}
     assert rows[0]["message"] == (
         "governance default_model_access is 'allow' and no enabled org-scope allowlist exists: every routed "
         "model not on one of the 1 enabled denylist(s) is callable by every caller (3 access policies examined)")
@@ -97,7 +100,7 @@ def test_acc003_missing_default_means_allow_and_mcp_allowlist_does_not_count(tmp
     data = {"governance_config": governance(default_access=None),
             "model_access": [access("org mcp", [t_alias("gpt-1")], scope_type="org", traffic_type="mcp")]}
     rows = run_rule(tmp_path, "GW-ACC-003", data)
-    assert ids(rows) == {"org"} and rows[0]["default_model_access"] == "allow"
+    assert ids(rows) == {"governance_config"} and rows[0]["default_model_access"] == "allow"
 
 
 # ---------------------------------------------------------------- GW-ACC-004 dangling targets

@@ -43,7 +43,8 @@ def test_bud002_fires_on_warn_and_alert_org_budgets_not_on_block_or_throttle(tmp
     ]}
     rows = run_rule(tmp_path, "GW-BUD-002", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:org warn"), uid("bud:org alert")}
+    assert set(by_id) == {uid("bud:org warn"), uid("bud:org alert"), uid("bud:org warn off")}
+    assert by_id[uid("bud:org warn off")]["message"].endswith("(the budget is also disabled)")
     assert by_id[uid("bud:org warn")]["message"] == (
         "org budget 'org warn' (monthly, 500000000 tokens / 2500.0 USD) has action_on_exhaust 'warn': "
         "requests keep being served after it is exhausted")
@@ -195,7 +196,7 @@ def test_bud008_fires_on_enforcing_budgets_at_or_over_100(tmp_path):
 
 # ---------------------------------------------------------------- GW-BUD-009 past first alert
 
-def test_bud009_fires_at_first_threshold_and_leaves_exhausted_blocking_to_bud008(tmp_path):
+def test_bud009_fires_at_first_threshold_including_exhausted_budgets(tmp_path):
     at = budget("at threshold", alert_thresholds=[90, 50])
     below = budget("below", alert_thresholds=[50, 80])
     warn_over = budget("warn over", action_on_exhaust="warn")
@@ -212,7 +213,7 @@ def test_bud009_fires_at_first_threshold_and_leaves_exhausted_blocking_to_bud008
     ]
     rows = run_rule(tmp_path, "GW-BUD-009", {"token_budget_status": status})
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:at threshold"), uid("bud:warn over"), uid("bud:spend")}
+    assert set(by_id) == {uid("bud:at threshold"), uid("bud:warn over"), uid("bud:block over"), uid("bud:spend")}
     assert by_id[uid("bud:at threshold")]["message"] == (
         "budget 'at threshold' is at 50.0% of its token limit, past its first alert threshold of 50% (action block)")
     assert "80.0% of its spend limit" in by_id[uid("bud:spend")]["message"]

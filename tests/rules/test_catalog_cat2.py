@@ -173,11 +173,12 @@ EXAMPLE_FINDINGS = {
     "GW-RL-003": {"78132eb8-c1f9-4a54-8c77-ff2360567413"},
     "GW-BUD-007": {"ci"},
     "GW-BUD-009": {"48ffdd68-356c-4207-ac16-1eaf8e346a66"},
-    "GW-ACC-003": {"org"},
+    "GW-ACC-003": {"governance_config"},
     "GW-HEALTH-001": {"59f11fe3-fa78-494a-8f39-4a28c9220d96/claude-sonnet-4-5"},
     "GW-HEALTH-002": {"claude-sonnet-4-5"},
 }
-EMPTY_FINDINGS = {"GW-RL-001": {"org"}, "GW-BUD-001": {"org"}, "GW-ACC-003": {"org"}, "GW-GOV-001": {"governance_config"}}
+EMPTY_FINDINGS = {"GW-RL-001": {"org"}, "GW-BUD-001": {"org"}, "GW-ACC-003": {"governance_config"},
+                  "GW-GOV-001": {"governance_config"}}
 
 
 @pytest.mark.parametrize("org", ["empty", "example"])

@@ -49,7 +49,7 @@ def test_rl001_missing_enabled_and_traffic_type_take_documented_defaults(tmp_pat
 
 # ---------------------------------------------------------------- GW-RL-002 never-enforced scopes
 
-def test_rl002_fires_on_enabled_llm_provider_and_model_scopes_only(tmp_path):
+def test_rl002_fires_on_llm_provider_and_model_scopes_enabled_or_not(tmp_path):
     data = {"rate_limits": [
         rate_limit("legacy provider", "llm_provider", scope_value="openai", requests_per_minute=50),
         rate_limit("legacy model", "model", scope_value="gpt-4o", tokens_per_minute=1000,
@@ -58,8 +58,9 @@ def test_rl002_fires_on_enabled_llm_provider_and_model_scopes_only(tmp_path):
         rate_limit("proper", "group", scope_value="eng"),
     ]}
     rows = run_rule(tmp_path, "GW-RL-002", data)
-    assert ids(rows) == {uid("rl:legacy provider"), uid("rl:legacy model")}
+    assert ids(rows) == {uid("rl:legacy provider"), uid("rl:legacy model"), uid("rl:legacy but off")}
     by_id = {r["resource_id"]: r for r in rows}
+    assert by_id[uid("rl:legacy but off")]["message"].startswith("rate limit 'legacy but off' is disabled with")
     assert "scope_type 'llm_provider'" in by_id[uid("rl:legacy provider")]["message"]
     assert "50 requests/min" in by_id[uid("rl:legacy provider")]["message"]
     assert "1000 tokens/min" in by_id[uid("rl:legacy model")]["message"]
