@@ -138,17 +138,24 @@ def test_cred_004_fires_on_plain_http(kit):
 
 @pytest.mark.parametrize("url", ["http://localhost:11434/v1", "http://127.0.0.1:8000", "http://127.10.0.3/v1",
                                  "http://[::1]:8080/v1", "HTTP://LOCALHOST/v1", "https://api.openai.com/v1",
-                                 "HTTPS://API.OPENAI.COM", None, ""])
+                                 "HTTPS://API.OPENAI.COM", "http://svc:secret@localhost:8080/v1", None, ""])
 def test_cred_004_allows_https_loopback_and_default(kit, url):
     assert kit.rows("GW-CRED-004", _used(credential("c", base_url=url))) == []
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1.nip.io/v1", "http://localhost@evil.example/v1",
+                                 "http://localhost:80@evil.example/v1",
                                  "http://localhost.evil.example", "ftp://files.example", "api.openai.com/v1",
                                  "http://10.0.0.5:8000"])
 def test_cred_004_flags_lookalike_and_non_loopback_hosts(kit, url):
     c = credential("c", base_url=url)
     assert kit.ids("GW-CRED-004", _used(c)) == [c["id"]]
+
+
+def test_cred_004_masks_user_information_in_the_url(kit):
+    (row,) = kit.rows("GW-CRED-004", _used(credential("c", base_url="http://svc:hunter2@proxy.example/v1")))
+    assert "hunter2" not in repr(row)
+    assert "base_url 'http://***@proxy.example/v1'" in row["message"] and row["base_url"] == "http://***@proxy.example/v1"
 
 
 def test_cred_004_message_for_missing_scheme(kit):

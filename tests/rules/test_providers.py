@@ -95,6 +95,12 @@ def test_prov_004_allows_https_and_loopback(kit, url):
     assert kit.rows("GW-PROV-004", {"providers": [provider("p", base_url=url)]}) == []
 
 
+def test_prov_004_masks_user_information_in_the_url(kit):
+    p = provider("p", base_url="http://admin:s3cret@gpu-box.lan:8000/v1")
+    (row,) = kit.rows("GW-PROV-004", {"providers": [p]})
+    assert "s3cret" not in repr(row) and "'http://***@gpu-box.lan:8000/v1'" in row["message"]
+
+
 def test_prov_004_flags_loopback_lookalikes(kit):
     p = provider("p", base_url="http://127.0.0.1.evil.example:8000")
     assert kit.ids("GW-PROV-004", {"providers": [p]}) == [p["id"]]
