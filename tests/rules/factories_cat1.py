@@ -134,8 +134,7 @@ _COUNTERS = ("scheduled_count", "version_count", "next_scheduled_effective_from"
 
 def price(pattern: str, input_cost: float = 0.15, output_cost: float = 0.6, **kw: Any) -> dict[str, Any]:
     """A live pricing-list row (current version + counters), org-wide for OpenAI by default."""
-    name = "|".join([pattern, str(kw.get("model_provider", "openai")), str(kw.get("provider_id") or ""),
-                     str(kw.get("effective_from", ""))])
+    name = pattern + json.dumps(kw, sort_keys=True, default=str)  # distinct arguments, distinct ids
     return _build("price", name, {
         "model_pattern": pattern, "model_provider": "openai", "provider_id": None, "provider_name": None,
         "catalog_slug": None, "input_cost_per_million_tokens": input_cost,

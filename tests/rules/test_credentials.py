@@ -109,12 +109,12 @@ def test_cred_003_fires_on_service_account_key_for_vertex(kit):
     assert "use auth_type google_adc or google_impersonation instead" in row["message"]
 
 
-@pytest.mark.parametrize("auth", [("bedrock", "aws_role"), ("vertex", "google_adc"),
-                                  ("vertex", "google_impersonation"), ("bedrock", "bedrock_api_key")])
-def test_cred_003_silent_for_role_and_ambient_auth(kit, auth):
-    model_provider, auth_type = auth
-    c = credential("cloud", model_provider=model_provider, auth_type=auth_type)
-    assert kit.rows("GW-CRED-003", _used(c)) == []
+def test_cred_003_silent_for_role_and_ambient_auth(kit):
+    creds = [credential(f"{mp} {auth}", model_provider=mp, auth_type=auth)
+             for mp, auth in [("bedrock", "aws_role"), ("vertex", "google_adc"), ("vertex", "google_impersonation"),
+                              ("bedrock", "bedrock_api_key"), ("custom", "aws_keys")]]
+    data = {"credentials": creds, "providers": [provider(f"p{i}", connection_id=c["id"]) for i, c in enumerate(creds)]}
+    assert [r["resource_name"] for r in kit.rows("GW-CRED-003", data)] == []
 
 
 def test_cred_003_covers_inline_provider_secrets_but_not_credential_backed_providers(kit):
@@ -136,20 +136,24 @@ def test_cred_004_fires_on_plain_http(kit):
     assert "base_url 'http://llm-proxy.corp.example:8080/v1' over http, not https" in row["message"]
 
 
-@pytest.mark.parametrize("url", ["http://localhost:11434/v1", "http://127.0.0.1:8000", "http://127.10.0.3/v1",
-                                 "http://[::1]:8080/v1", "HTTP://LOCALHOST/v1", "https://api.openai.com/v1",
-                                 "HTTPS://API.OPENAI.COM", "http://svc:secret@localhost:8080/v1", None, ""])
-def test_cred_004_allows_https_loopback_and_default(kit, url):
-    assert kit.rows("GW-CRED-004", _used(credential("c", base_url=url))) == []
+def _with_urls(urls):
+    creds = [credential(f"c{i}", base_url=url) for i, url in enumerate(urls)]
+    return creds, {"credentials": creds,
+                   "providers": [provider(f"p{i}", connection_id=c["id"]) for i, c in enumerate(creds)]}
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1.nip.io/v1", "http://localhost@evil.example/v1",
-                                 "http://localhost:80@evil.example/v1",
-                                 "http://localhost.evil.example", "ftp://files.example", "api.openai.com/v1",
-                                 "http://10.0.0.5:8000"])
-def test_cred_004_flags_lookalike_and_non_loopback_hosts(kit, url):
-    c = credential("c", base_url=url)
-    assert kit.ids("GW-CRED-004", _used(c)) == [c["id"]]
+def test_cred_004_allows_https_loopback_and_default(kit):
+    _, data = _with_urls(["http://localhost:11434/v1", "http://127.0.0.1:8000", "http://127.10.0.3/v1",
+                          "http://[::1]:8080/v1", "HTTP://LOCALHOST/v1", "https://api.openai.com/v1",
+                          "HTTPS://API.OPENAI.COM", "http://svc:secret@localhost:8080/v1", None, ""])
+    assert [r["base_url"] for r in kit.rows("GW-CRED-004", data)] == []
+
+
+def test_cred_004_flags_lookalike_and_non_loopback_hosts(kit):
+    creds, data = _with_urls(["http://127.0.0.1.nip.io/v1", "http://localhost@evil.example/v1",
+                              "http://localhost:80@evil.example/v1", "http://localhost.evil.example",
+                              "ftp://files.example", "api.openai.com/v1", "http://10.0.0.5:8000"])
+    assert kit.ids("GW-CRED-004", data) == sorted(c["id"] for c in creds)
 
 
 def test_cred_004_masks_user_information_in_the_url(kit):

@@ -71,10 +71,10 @@ def test_prov_003_says_when_traffic_still_flows(kit):
     assert "still receives traffic because enforce_health_check is false" in row["message"]
 
 
-@pytest.mark.parametrize("state", [{"health_status": "healthy"}, {"health_status": "unverified"},
-                                   {"health_status": DROP}, {"health_status": "unhealthy", "enabled": False}])
-def test_prov_003_silent_for_healthy_unverified_or_disabled(kit, state):
-    assert kit.rows("GW-PROV-003", {"providers": [provider("p", **state)]}) == []
+def test_prov_003_silent_for_healthy_unverified_or_disabled(kit):
+    provs = [provider("healthy", health_status="healthy"), provider("unverified", health_status="unverified"),
+             provider("unprobed", health_status=DROP), provider("off", health_status="unhealthy", enabled=False)]
+    assert [r["resource_name"] for r in kit.rows("GW-PROV-003", {"providers": provs})] == []
 
 
 # ---------------------------------------------------------------- GW-PROV-004 no TLS
@@ -89,10 +89,10 @@ def test_prov_004_fires_on_plain_http_even_when_disabled(kit):
     assert "(openai, disabled)" in by_id[off["id"]]["message"]
 
 
-@pytest.mark.parametrize("url", ["http://localhost:11434", "http://127.0.0.1:8000/v1", "http://[::1]/v1",
-                                 "https://api.anthropic.com", None])
-def test_prov_004_allows_https_and_loopback(kit, url):
-    assert kit.rows("GW-PROV-004", {"providers": [provider("p", base_url=url)]}) == []
+def test_prov_004_allows_https_and_loopback(kit):
+    provs = [provider(f"p{i}", base_url=url) for i, url in enumerate(
+        ["http://localhost:11434", "http://127.0.0.1:8000/v1", "http://[::1]/v1", "https://api.anthropic.com", None])]
+    assert [r["base_url"] for r in kit.rows("GW-PROV-004", {"providers": provs})] == []
 
 
 def test_prov_004_masks_user_information_in_the_url(kit):
@@ -116,10 +116,10 @@ def test_prov_005_fires_on_not_metered_without_reason(kit):
     assert "billing_note: covered by EDP" in row["message"]
 
 
-@pytest.mark.parametrize("billing", [{"billing_mode": "not_metered", "billing_reason": "subscription"},
-                                     {"billing_mode": "per_token"}, {"billing_mode": DROP}])
-def test_prov_005_silent_with_reason_or_metered(kit, billing):
-    assert kit.rows("GW-PROV-005", {"providers": [provider("p", **billing)]}) == []
+def test_prov_005_silent_with_reason_or_metered(kit):
+    provs = [provider("reasoned", billing_mode="not_metered", billing_reason="subscription"),
+             provider("metered", billing_mode="per_token"), provider("default", billing_mode=DROP)]
+    assert [r["resource_name"] for r in kit.rows("GW-PROV-005", {"providers": provs})] == []
 
 
 def test_prov_005_empty_reason_counts_as_missing(kit):
@@ -140,6 +140,7 @@ def test_prov_006_reports_full_sync_with_auto_disabled_route_count(kit):
     assert "full sync mode" in row["message"] and "(1 route(s) disabled so far)" in row["message"]
 
 
-@pytest.mark.parametrize("mode", ["off", "additive", DROP])
-def test_prov_006_silent_for_other_modes(kit, mode):
-    assert kit.rows("GW-PROV-006", {"providers": [provider("p", model_sync_mode=mode)]}) == []
+def test_prov_006_silent_for_other_modes(kit):
+    provs = [provider("off", model_sync_mode="off"), provider("additive", model_sync_mode="additive"),
+             provider("unknown", model_sync_mode=DROP)]
+    assert kit.rows("GW-PROV-006", {"providers": provs}) == []

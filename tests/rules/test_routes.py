@@ -42,15 +42,16 @@ def test_route_001_fires_on_alias_with_one_serving_route(kit):
     assert "other enabled route" not in row["message"]
 
 
-@pytest.mark.parametrize("broken", [
-    {"enabled": False},
-    {"health_status": "unhealthy"},
+@pytest.mark.parametrize("broken, reason", [
+    ({"enabled": False}, "provider 'OpenAI EU' is disabled"),
+    ({"health_status": "unhealthy"}, "provider 'OpenAI EU' is unhealthy"),
 ])
-def test_route_001_second_route_that_cannot_serve_gives_no_failover(kit, broken):
+def test_route_001_second_route_that_cannot_serve_gives_no_failover(kit, broken, reason):
     b = provider("OpenAI EU", **broken)
     (row,) = kit.rows("GW-ROUTE-001", {"providers": [A, b], "model_routes": _coder(A, b)})
     assert row["resource_id"] == "team-coder"
-    assert "(1 other enabled route(s) do not serve" in row["message"]
+    assert row["serving_routes"] == 1 and row["enabled_routes"] == 2
+    assert f"(its 1 other enabled route(s) cannot serve: {reason})" in row["message"]
 
 
 def test_route_001_unhealthy_provider_without_health_gate_still_serves(kit):
@@ -61,8 +62,10 @@ def test_route_001_unhealthy_provider_without_health_gate_still_serves(kit):
 def test_route_001_second_route_on_missing_provider_or_dark_alias_does_not_count(kit):
     ghost = provider("deleted")
     dark_b = [route(B, "gpt-4o-mini", enabled=False), route(B, "team-coder", "gpt-4o-mini")]
-    assert kit.ids("GW-ROUTE-001", {"providers": [A], "model_routes": _coder(A) + _coder(ghost)}) == ["team-coder"]
-    assert kit.ids("GW-ROUTE-001", {"providers": [A, B], "model_routes": _coder(A) + dark_b}) == ["team-coder"]
+    (row,) = kit.rows("GW-ROUTE-001", {"providers": [A], "model_routes": _coder(A) + _coder(ghost)})
+    assert row["resource_id"] == "team-coder" and f"provider {ghost['id']} does not exist" in row["message"]
+    (row,) = kit.rows("GW-ROUTE-001", {"providers": [A, B], "model_routes": _coder(A) + dark_b})
+    assert "the 1:1 row for 'gpt-4o-mini' on 'OpenAI EU' is missing or disabled" in row["message"]
 
 
 def test_route_001_only_plain_aliases_count(kit):
@@ -77,9 +80,17 @@ def test_route_001_missing_bare_alias_takes_the_documented_default(kit):
     assert kit.ids("GW-ROUTE-001", {"providers": [A], "model_routes": routes}) == ["team-coder"]
 
 
-def test_route_001_alias_with_no_serving_route_is_not_reported(kit):
+def test_route_001_alias_no_route_can_serve_is_reported_with_reasons(kit):
     down = provider("down", enabled=False)
-    assert kit.rows("GW-ROUTE-001", {"providers": [down], "model_routes": _coder(down)}) == []
+    (row,) = kit.rows("GW-ROUTE-001", {"providers": [down], "model_routes": _coder(down)})
+    assert row["resource_id"] == "team-coder" and row["serving_routes"] == 0
+    assert "has no route that can serve, so no failover either: provider 'down' is disabled" in row["message"]
+
+
+def test_route_001_disabled_routes_are_not_counted(kit):
+    routes = _coder(A) + [route(B, "gpt-4o-mini"), route(B, "team-coder", "gpt-4o-mini", enabled=False)]
+    (row,) = kit.rows("GW-ROUTE-001", {"providers": [A, B], "model_routes": routes})
+    assert row["enabled_routes"] == 1 and "other enabled route" not in row["message"]
 
 
 def test_route_001_checked_counts_plain_aliases(tmp_path):
