@@ -30,10 +30,18 @@ class Ctx:
     quiet: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def echo(self, message: str = "", *, err: bool = True) -> None:
-        """Human progress text: stderr, silenced by --quiet. Machine output uses click.echo."""
-        if not self.quiet:
-            click.echo(message, err=err)
+    def echo(self, message: str = "", **fields: Any) -> None:
+        """Progress for people and log shippers (stderr, via logging; silenced by --quiet).
+        Results for machines go to stdout with click.echo."""
+        from .logsetup import get
+
+        get().info(message, extra=fields)
+
+    @property
+    def interactive(self) -> bool:
+        """Progress bars only for a person at a terminal."""
+        return (not self.quiet and self.extra.get("log_format", "text") == "text"
+                and sys.stderr.isatty())
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -53,8 +61,11 @@ def format_option(*choices: str, default: str = "table") -> Callable:
 @click.option("--wait", type=click.FloatRange(min=0), default=None,
               help="Seconds to wait for another gwaudit process holding the database [default 30].")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="GWAUDIT_LOG_FORMAT", help="Log lines on stderr: for people, or one JSON object per line.")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: float | None, quiet: bool) -> None:
+def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: float | None, quiet: bool,
+        log_format: str) -> None:
     """Audit a Barndoor LLM Gateway: snapshot its configuration into DuckDB, evaluate rules,
     render reports, and diff snapshots.
 
@@ -62,10 +73,98 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
     3 authentication or permission refused (nothing stored); 4 evidence incomplete;
     5 other runtime failure (database locked past --wait, disk, internal error).
     """
+    from .logsetup import setup
+
+    setup(log_format, quiet=quiet)
     os.umask(0o077)  # everything gwaudit writes holds audit data: owner-only
     config = load_config(config_path, required=config_path is not None)
     db_path = db or config.database.path or Path(DEFAULT_DB)
-    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet)
+    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet,
+                  extra={"log_format": log_format})
+
+
+# ---------------------------------------------------------------- collect
+
+def token_options(f: Callable) -> Callable:
+    f = click.option("--token-command", metavar="CMD",
+                     help="Command that prints the token (run without a shell; e.g. a vault or OAuth CLI).")(f)
+    f = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="File holding the token (keep it chmod 600).")(f)
+    return f
+
+
+def api_options(f: Callable) -> Callable:
+    f = click.option("--max-retry-time", type=click.FloatRange(min=0), default=None,
+                     help="Seconds one request keeps retrying before its family is marked failed [60].")(f)
+    f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+                     help="Seconds per HTTP request [config api.timeout, 30].")(f)
+    f = click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+                     help="Requests in flight at once [config api.concurrency, 8].")(f)
+    f = click.option("--base-url", envvar="GWAUDIT_BASE_URL",
+                     help="API host root or .../api/llm-gateway root [env GWAUDIT_BASE_URL; config api.base_url].")(f)
+    return token_options(f)
+
+
+def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, timeout: float | None,
+                         max_retry_time: float | None) -> Any:
+    from .collector import CollectOptions
+
+    api = c.config.api
+    return CollectOptions(
+        base_url=base_url or api.base_url or "",
+        concurrency=concurrency or api.concurrency,
+        timeout=timeout or api.timeout,
+        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time)
+
+
+def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
+    from .auth import TokenOptions, resolve_token
+
+    return resolve_token(TokenOptions(token_file=token_file, token_command=token_command,
+                                      config_token_file=c.config.api.token_file,
+                                      config_token_command=c.config.api.token_command))
+
+
+@cli.command("collect")
+@api_options
+@click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also keep the snapshot folder (manifest.json + bodies, SHA-256 per file) here.")
+@format_option("text", "json", default="text")
+@pass_ctx
+def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
+                concurrency: int | None, timeout: float | None, max_retry_time: float | None,
+                export_dir: Path | None, fmt: str) -> None:
+    """Snapshot every resource family from the admin API into the database.
+
+    The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
+    Exit 3 when the API refuses the token or role (nothing stored); exit 4 when a family could not
+    be collected (the snapshot is stored, marked incomplete).
+    """
+    from .collector import collect, incomplete_error
+    from .output import dumps
+
+    opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
+    opts.api_root()  # validate before resolving the token
+    token = token_from(c, token_file, token_command)
+    result = collect(c.db, opts, token, export_dir=export_dir, wait=c.wait)
+    report = result.report
+    if fmt == "json":
+        click.echo(dumps({"snapshot_id": result.stored.snapshot_id, "taken_at": result.stored.taken_at,
+                          "status": "complete" if result.stored.complete else "incomplete",
+                          "resource_count": result.stored.resource_count,
+                          "requests": report.requests, "retries": report.retries,
+                          "seconds": round(report.seconds, 3), "families": result.stored.families,
+                          "drift": result.stored.drift,
+                          "export_dir": str(result.export_dir) if result.export_dir else None}))
+    else:
+        c.echo(f"collected {opts.api_root()} in {report.seconds:.1f}s: {report.requests} requests, "
+               f"{report.retries} retries")
+        c.echo(result.stored.summary())
+        if result.export_dir:
+            c.echo(f"snapshot folder: {result.export_dir}")
+    err = incomplete_error(result)
+    if err:
+        raise err
 
 
 # ---------------------------------------------------------------- import / snapshots / sql
@@ -150,16 +249,123 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
     run_demo(out_dir, echo=lambda m: click.echo(m))
 
 
+# ---------------------------------------------------------------- config
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration file (gwaudit.toml, --config, GWAUDIT_CONFIG)."""
+
+
+@config_group.command("check")
+@format_option("text", "json", default="text")
+@pass_ctx
+def config_check_cmd(c: Ctx, fmt: str) -> None:
+    """Validate the configuration and print the effective settings (token redacted).
+
+    Precedence, highest first: command-line flags, environment variables (GWAUDIT_DB,
+    GWAUDIT_BASE_URL, GWAUDIT_TOKEN, GWAUDIT_CONFIG), the file, defaults. Unknown keys and bad
+    values are errors naming the key (exit 2).
+    """
+    from .config import effective
+    from .output import dumps
+
+    data = effective(c.config, db=c.db)
+    if fmt == "json":
+        click.echo(dumps(data))
+        return
+    click.echo(f"configuration: {data.pop('source')} (valid)")
+    for section, values in data.items():
+        if isinstance(values, dict):
+            click.echo(f"[{section}]")
+            for key, value in values.items():
+                click.echo(f"  {key} = {value!r}")
+
+
+# ---------------------------------------------------------------- simulate
+
+_RATE = click.FloatRange(0.0, 1.0)
+
+
+@cli.command("simulate")
+@click.option("--snapshot", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Serve this snapshot folder [default: the newest bundled sample snapshot].")
+@click.option("--generate", "generate", type=click.IntRange(min=1), metavar="N",
+              help="Serve a generated org of scale N instead (N=1: ~1,900 resources; N=50: ~95,000).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="TCP port; 0 picks a free one.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Loopback address to bind (127.0.0.1, localhost or ::1); anything else is refused.")
+@click.option("--latency-ms", type=click.FloatRange(min=0), default=0.0, help="Delay added to every response.")
+@click.option("--error-rate", type=_RATE, default=0.0, help="Fraction of requests answered 500/502/503.")
+@click.option("--rate-limit-rate", type=_RATE, default=0.0, help="Fraction answered 429 with Retry-After.")
+@click.option("--drop-rate", type=_RATE, default=0.0, help="Fraction whose connection is closed without a response.")
+@click.option("--truncate-rate", type=_RATE, default=0.0,
+              help="Fraction whose body is cut short (full Content-Length, then the connection closes).")
+@click.option("--fail-family", "fail_families", multiple=True, metavar="FAMILY",
+              help="Answer 503 on every endpoint of this family (repeatable).")
+@click.option("--deny-family", "deny_families", multiple=True, metavar="FAMILY",
+              help="Answer 403 on every endpoint of this family (repeatable).")
+@click.option("--max-consecutive-faults", type=click.IntRange(min=0), default=2, show_default=True,
+              help="After this many faulted attempts at the same request the next one succeeds.")
+@click.option("--error-style", type=click.Choice(["openai", "flat", "mixed"]), default="openai", show_default=True,
+              help='JSON error bodies: openai {"error": {"message", "type"}}, flat {"error", "message"}, '
+                   "or mixed (chosen per response from the seed).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for fault decisions, the mixed error style and --generate.")
+@click.option("--jwt-secret-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="File holding the HS256 signing secret [default: a fixed, public development secret].")
+@click.option("--print-token", is_flag=True, help="Print one token this simulator accepts to stdout and exit.")
+@click.option("--role", type=click.Choice(["admin", "member"]), default="admin", show_default=True,
+              help="Role claim of --print-token's token (member: /user/... only).")
+@click.option("--expires-in", type=click.IntRange(min=1), default=3600, show_default=True, metavar="SECONDS",
+              help="Lifetime of --print-token's token.")
+@click.option("--access-log", is_flag=True, help="Log each request (method, path, status, time) to stderr.")
+@pass_ctx
+def simulate_cmd(c: Ctx, snapshot: Path | None, generate: int | None, port: int, host: str, latency_ms: float,
+                 error_rate: float, rate_limit_rate: float, drop_rate: float, truncate_rate: float,
+                 fail_families: tuple[str, ...], deny_families: tuple[str, ...], max_consecutive_faults: int,
+                 error_style: str, seed: int, jwt_secret_file: Path | None, print_token: bool, role: str,
+                 expires_in: int, access_log: bool) -> None:
+    """Serve a simulated Barndoor admin API on loopback, from a snapshot folder or a generated org.
+
+    Every GET endpoint of the reference is served under /api/llm-gateway with JWT auth (HS256,
+    the simulator's secret) and optional, deterministic fault injection. Runs until Ctrl-C.
+    Get a token with:
+
+        export GWAUDIT_TOKEN="$(gwaudit simulate --print-token)"
+
+    A simulator token is not a secret, but it is printed only to stdout and never logged.
+    """
+    from .simulator.command import serve, token_for
+    from .simulator.faults import Faults
+
+    if print_token:
+        click.echo(token_for(snapshot=snapshot, generate=generate, seed=seed, secret_file=jwt_secret_file,
+                             role=role, expires_in=expires_in))
+        return
+    faults = Faults(latency_ms=latency_ms, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
+                    drop_rate=drop_rate, truncate_rate=truncate_rate, fail_families=frozenset(fail_families),
+                    deny_families=frozenset(deny_families), max_consecutive_faults=max_consecutive_faults, seed=seed)
+    serve(snapshot=snapshot, generate=generate, seed=seed, faults=faults, error_style=error_style, host=host,
+          port=port, secret_file=jwt_secret_file, echo=lambda m: click.echo(m),
+          access_log=(lambda m: click.echo(m, err=True)) if access_log else None)
+
+
 # ---------------------------------------------------------------- entry point
 
 def main(argv: list[str] | None = None) -> int:
+    from .logsetup import get
+
+    log = get()
     try:
         cli.main(args=argv, prog_name="gwaudit", standalone_mode=False)
         return 0
     except GwauditError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"  hint: {exc.hint}", err=True)
+        if not log.handlers:
+            from .logsetup import setup
+            setup()
+        log.error(exc.message, extra={"hint": exc.hint, "exit_code": exc.exit_code,
+                                      "error_type": type(exc).__name__})
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
