@@ -10,6 +10,7 @@ from gwaudit.errors import UsageError
 from gwaudit.report.period import parse_period, select
 from gwaudit.store import Store
 from gwaudit.testing import store_snapshot
+from tests.conftest import load_example
 
 
 @pytest.fixture
@@ -78,3 +79,17 @@ def test_bad_combinations_and_empty_periods_are_usage_errors(history) -> None:
             select(con, period="2025-Q1")
         with pytest.raises(UsageError, match="before --from"):
             select(con, date_from="2026-09-01", date_to="2026-08-01")
+
+
+def test_inventory_reads_each_family_of_the_audited_snapshot(tmp_path: Path, example_data) -> None:
+    from gwaudit.report.data import _inventory
+
+    db = tmp_path / "g.duckdb"
+    old = store_snapshot(db, example_data, taken_at="2026-07-01T00:00:00Z")
+    example_data["api_keys"] = example_data["api_keys"][:1]
+    store_snapshot(db, example_data, taken_at="2026-08-01T00:00:00Z")
+    with Store(db).reader() as con:
+        inv = {i.family: i for i in _inventory(con, old)}
+    assert inv["api_keys"].count == len(load_example("api_keys"))
+    assert inv["model_pricing"].count == len(load_example("model_pricing"))
+    assert "raw" not in inv["api_keys"].columns and "name" in inv["api_keys"].columns

@@ -13,7 +13,7 @@ import duckdb
 
 from .. import __version__
 from .. import families as fam
-from ..store import DEFAULT_WAIT, Store, family_status, snapshot_info
+from ..store import DEFAULT_WAIT, Store, family_status, history_view, snapshot_info
 from ..timeutil import utcnow
 from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, Change, Control, FamilyStatus, FieldChange, Finding,
                     Inventory, Period, ReportData, Rule, SnapshotRef, Summary, TrendPoint, Waiver)
@@ -207,7 +207,7 @@ def _completeness(con: duckdb.DuckDBPyConnection, sid: int) -> list[FamilyStatus
 def _inventory(con: duckdb.DuckDBPyConnection, sid: int) -> list[Inventory]:
     out = []
     for family in fam.FAMILIES:
-        view = '"' + family.name + '_history"'
+        view = '"' + history_view(family.name) + '"'
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {view}").fetchall()
                 if r[0] not in ("snapshot_id", "taken_at", "raw", "version_id")]
         select = ", ".join('"' + c.replace('"', '""') + '"' for c in cols)
