@@ -34,24 +34,37 @@ def _browser_or_skip():
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory):
-    sync_playwright = _browser_or_skip()
+def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("html") / "report.html"
     path.write_text(render_html(report_data(120, hostile=True)), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(report_file: Path):
+    sync_playwright = _browser_or_skip()
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         try:
-            context = browser.new_context(java_script_enabled=True)
-            requests: list[str] = []
-            context.on("request", lambda r: requests.append(r.url))
-            pg = context.new_page()
-            messages: list[str] = []
-            pg.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
-            pg.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
-            pg.goto(path.as_uri(), wait_until="load")
-            yield pg, requests, messages
+            yield b
         finally:
-            browser.close()
+            b.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, report_file: Path):
+    context = browser.new_context(java_script_enabled=True)
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    pg = context.new_page()
+    messages: list[str] = []
+    pg.on("console", lambda m: messages.append(f"{m.type}: {m.text}"))
+    pg.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
+    try:
+        pg.goto(report_file.as_uri(), wait_until="load")
+        yield pg, requests, messages
+    finally:
+        context.close()
 
 
 def visible_rows(pg) -> int:
@@ -104,3 +117,17 @@ def test_sorting_a_findings_table(page) -> None:
     first_table.locator("th button.sort").nth(4).click()
     dates = first_table.locator("tbody tr td:nth-child(5)").all_inner_texts()
     assert dates == sorted(dates, reverse=True)
+
+
+def test_without_javascript_everything_is_there(browser, report_file: Path) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        pg = context.new_page()
+        pg.goto(report_file.as_uri(), wait_until="load")
+        assert not pg.locator("#finding-controls").is_visible()  # nothing that would not work
+        assert visible_rows(pg) == 120
+        for section in ("summary", "compliance", "findings", "changes", "waivers", "inventory", "rules"):
+            assert pg.locator(f"#{section}").count() == 1
+        assert pg.locator("#figure-severity svg").is_visible()
+    finally:
+        context.close()
