@@ -106,7 +106,10 @@ def _expiry(value: Any) -> tuple[datetime, str, bool]:
         return parse_date_or_ts(value.isoformat()), value.isoformat(), True
     if isinstance(value, str) and value.strip():
         text = value.strip()
-        return parse_date_or_ts(text), text, len(text) == 10
+        try:
+            return parse_date_or_ts(text), text, len(text) == 10
+        except ValueError:
+            pass
     raise ValueError(f"{value!r} is not a date (2026-12-31) or an RFC 3339 timestamp")
 
 
