@@ -30,10 +30,18 @@ class Ctx:
     quiet: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def echo(self, message: str = "", *, err: bool = True) -> None:
-        """Human progress text: stderr, silenced by --quiet. Machine output uses click.echo."""
-        if not self.quiet:
-            click.echo(message, err=err)
+    def echo(self, message: str = "", **fields: Any) -> None:
+        """Progress for people and log shippers (stderr, via logging; silenced by --quiet).
+        Results for machines go to stdout with click.echo."""
+        from .logsetup import get
+
+        get().info(message, extra=fields)
+
+    @property
+    def interactive(self) -> bool:
+        """Progress bars only for a person at a terminal."""
+        return (not self.quiet and self.extra.get("log_format", "text") == "text"
+                and sys.stderr.isatty())
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
@@ -53,8 +61,11 @@ def format_option(*choices: str, default: str = "table") -> Callable:
 @click.option("--wait", type=click.FloatRange(min=0), default=None,
               help="Seconds to wait for another gwaudit process holding the database [default 30].")
 @click.option("-q", "--quiet", is_flag=True, help="Print only results and errors.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              envvar="GWAUDIT_LOG_FORMAT", help="Log lines on stderr: for people, or one JSON object per line.")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: float | None, quiet: bool) -> None:
+def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: float | None, quiet: bool,
+        log_format: str) -> None:
     """Audit a Barndoor LLM Gateway: snapshot its configuration into DuckDB, evaluate rules,
     render reports, and diff snapshots.
 
@@ -62,10 +73,98 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
     3 authentication or permission refused (nothing stored); 4 evidence incomplete;
     5 other runtime failure (database locked past --wait, disk, internal error).
     """
+    from .logsetup import setup
+
+    setup(log_format, quiet=quiet)
     os.umask(0o077)  # everything gwaudit writes holds audit data: owner-only
     config = load_config(config_path, required=config_path is not None)
     db_path = db or config.database.path or Path(DEFAULT_DB)
-    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet)
+    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet,
+                  extra={"log_format": log_format})
+
+
+# ---------------------------------------------------------------- collect
+
+def token_options(f: Callable) -> Callable:
+    f = click.option("--token-command", metavar="CMD",
+                     help="Command that prints the token (run without a shell; e.g. a vault or OAuth CLI).")(f)
+    f = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="File holding the token (keep it chmod 600).")(f)
+    return f
+
+
+def api_options(f: Callable) -> Callable:
+    f = click.option("--max-retry-time", type=click.FloatRange(min=0), default=None,
+                     help="Seconds one request keeps retrying before its family is marked failed [60].")(f)
+    f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+                     help="Seconds per HTTP request [config api.timeout, 30].")(f)
+    f = click.option("--concurrency", type=click.IntRange(1, 64), default=None,
+                     help="Requests in flight at once [config api.concurrency, 8].")(f)
+    f = click.option("--base-url", envvar="GWAUDIT_BASE_URL",
+                     help="API host root or .../api/llm-gateway root [env GWAUDIT_BASE_URL; config api.base_url].")(f)
+    return token_options(f)
+
+
+def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, timeout: float | None,
+                         max_retry_time: float | None) -> Any:
+    from .collector import CollectOptions
+
+    api = c.config.api
+    return CollectOptions(
+        base_url=base_url or api.base_url or "",
+        concurrency=concurrency or api.concurrency,
+        timeout=timeout or api.timeout,
+        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time)
+
+
+def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
+    from .auth import TokenOptions, resolve_token
+
+    return resolve_token(TokenOptions(token_file=token_file, token_command=token_command,
+                                      config_token_file=c.config.api.token_file,
+                                      config_token_command=c.config.api.token_command))
+
+
+@cli.command("collect")
+@api_options
+@click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also keep the snapshot folder (manifest.json + bodies, SHA-256 per file) here.")
+@format_option("text", "json", default="text")
+@pass_ctx
+def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
+                concurrency: int | None, timeout: float | None, max_retry_time: float | None,
+                export_dir: Path | None, fmt: str) -> None:
+    """Snapshot every resource family from the admin API into the database.
+
+    The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
+    Exit 3 when the API refuses the token or role (nothing stored); exit 4 when a family could not
+    be collected (the snapshot is stored, marked incomplete).
+    """
+    from .collector import collect, incomplete_error
+    from .output import dumps
+
+    opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
+    opts.api_root()  # validate before resolving the token
+    token = token_from(c, token_file, token_command)
+    result = collect(c.db, opts, token, export_dir=export_dir, wait=c.wait)
+    report = result.report
+    if fmt == "json":
+        click.echo(dumps({"snapshot_id": result.stored.snapshot_id, "taken_at": result.stored.taken_at,
+                          "status": "complete" if result.stored.complete else "incomplete",
+                          "resource_count": result.stored.resource_count,
+                          "requests": report.requests, "retries": report.retries,
+                          "seconds": round(report.seconds, 3), "families": result.stored.families,
+                          "drift": result.stored.drift,
+                          "export_dir": str(result.export_dir) if result.export_dir else None}))
+    else:
+        c.echo(f"collected {opts.api_root()} in {report.seconds:.1f}s: {report.requests} requests, "
+               f"{report.retries} retries")
+        c.echo(result.stored.summary())
+        if result.export_dir:
+            c.echo(f"snapshot folder: {result.export_dir}")
+    err = incomplete_error(result)
+    if err:
+        raise err
 
 
 # ---------------------------------------------------------------- import / snapshots / sql
@@ -148,6 +247,38 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
     from .demo import run_demo
 
     run_demo(out_dir, echo=lambda m: click.echo(m))
+
+
+# ---------------------------------------------------------------- config
+
+@cli.group("config")
+def config_group() -> None:
+    """Inspect the configuration file (gwaudit.toml, --config, GWAUDIT_CONFIG)."""
+
+
+@config_group.command("check")
+@format_option("text", "json", default="text")
+@pass_ctx
+def config_check_cmd(c: Ctx, fmt: str) -> None:
+    """Validate the configuration and print the effective settings (token redacted).
+
+    Precedence, highest first: command-line flags, environment variables (GWAUDIT_DB,
+    GWAUDIT_BASE_URL, GWAUDIT_TOKEN, GWAUDIT_CONFIG), the file, defaults. Unknown keys and bad
+    values are errors naming the key (exit 2).
+    """
+    from .config import effective
+    from .output import dumps
+
+    data = effective(c.config, db=c.db)
+    if fmt == "json":
+        click.echo(dumps(data))
+        return
+    click.echo(f"configuration: {data.pop('source')} (valid)")
+    for section, values in data.items():
+        if isinstance(values, dict):
+            click.echo(f"[{section}]")
+            for key, value in values.items():
+                click.echo(f"  {key} = {value!r}")
 
 
 # ---------------------------------------------------------------- audit / rules (engine branch)
@@ -248,14 +379,19 @@ def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str)
 # ---------------------------------------------------------------- entry point
 
 def main(argv: list[str] | None = None) -> int:
+    from .logsetup import get
+
+    log = get()
     try:
         rv = cli.main(args=argv, prog_name="gwaudit", standalone_mode=False)
         # click returns the code of a click.exceptions.Exit raised by a command (audit's exit 1)
         return rv if isinstance(rv, int) else 0
     except GwauditError as exc:
-        click.echo(f"error: {exc.message}", err=True)
-        if exc.hint:
-            click.echo(f"  hint: {exc.hint}", err=True)
+        if not log.handlers:
+            from .logsetup import setup
+            setup()
+        log.error(exc.message, extra={"hint": exc.hint, "exit_code": exc.exit_code,
+                                      "error_type": type(exc).__name__})
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code

@@ -34,7 +34,7 @@ class ApiConfig(_Section):
     token_command: Optional[str] = None
     concurrency: int = Field(default=8, ge=1, le=64)
     timeout: float = Field(default=30.0, gt=0, description="seconds per request")
-    max_retry_seconds: float = Field(default=120.0, ge=0, description="cap on total time spent retrying")
+    max_retry_seconds: float = Field(default=60.0, ge=0, description="seconds one request keeps retrying")
 
     @field_validator("token_command")
     @classmethod
@@ -154,3 +154,27 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     cfg.rule_params()  # validates the per-rule tables
     cfg.source = path
     return cfg
+
+
+def effective(cfg: Config, *, db: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The configuration gwaudit would use, with the token redacted (its source is shown)."""
+    env = dict(os.environ if env is None else env)
+    data = cfg.model_dump(mode="json")
+    data["database"]["path"] = str(db)
+    if env.get("GWAUDIT_BASE_URL"):
+        data["api"]["base_url"] = env["GWAUDIT_BASE_URL"]
+    if env.get("GWAUDIT_TOKEN", "").strip():
+        token = "<redacted> (from environment variable GWAUDIT_TOKEN)"
+    elif cfg.api.token_file:
+        token = f"<redacted> (from file {cfg.api.token_file})"
+    elif cfg.api.token_command:
+        token = "<redacted> (from api.token_command)"
+    else:
+        token = "not configured: set GWAUDIT_TOKEN, api.token_file or api.token_command"
+    data["api"]["token"] = token
+    if data["notify"].get("webhook"):
+        from .notify import redact_url
+
+        data["notify"]["webhook"] = redact_url(data["notify"]["webhook"])
+    data["source"] = str(cfg.source) if cfg.source else "defaults (no configuration file)"
+    return data

@@ -23,7 +23,7 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import duckdb
 import pandas as pd
@@ -344,10 +344,14 @@ class Store:
 
     # -- writing -----------------------------------------------------
 
-    def write_folder(self, folder: SnapshotFolder, *, source: str) -> int:
-        """Store a verified snapshot folder in one transaction; returns the new snapshot id."""
+    def write_folder(self, folder: SnapshotFolder, *, source: str,
+                     progress: Callable[[str, int], None] | None = None) -> int:
+        """Store a verified snapshot folder in one transaction; returns the new snapshot id.
+
+        ``progress(family, items)`` is called after each family is written (inside the
+        transaction: nothing is visible to readers until the final commit)."""
         with self.writer() as con:
-            return _write(con, folder, source)
+            return _write(con, folder, source, progress)
 
     # -- reading -----------------------------------------------------
 
@@ -396,12 +400,14 @@ def _stage_frame(folder: SnapshotFolder, family: fam.Family, files: list[tuple[i
 
 
 def _spec(family: fam.Family) -> str:
-    parts = []
-    for col, typ, path in _family_columns(family):
-        if "." in path:
-            continue
-        parts.append(f'"{path}":"{"JSON" if typ == "JSON" else "VARCHAR"}"')
+    """json_transform spec: every top-level field as a JSON fragment, so the item is parsed once
+    and typing and validation work on small fragments."""
+    parts = [f'"{path}":"JSON"' for _col, _typ, path in _family_columns(family) if "." not in path]
     return "{" + ",".join(parts) + "}"
+
+
+_JSON_TYPES = {"BOOLEAN": "('BOOLEAN')", "BIGINT": "('BIGINT', 'UBIGINT')",
+               "DOUBLE": "('DOUBLE', 'BIGINT', 'UBIGINT')", "VARCHAR": "('VARCHAR')"}
 
 
 def _key_sql(paths: Sequence[str], default: str) -> str:
@@ -411,15 +417,33 @@ def _key_sql(paths: Sequence[str], default: str) -> str:
     return pieces[0] if len(pieces) == 1 else "concat_ws('/', " + ", ".join(pieces) + ")"
 
 
+def _nested(path: str) -> tuple[str, str]:
+    """(fragment column, JSON path inside it) for a dotted path below a top-level field."""
+    top, rest = path.split(".", 1)
+    return f"s.{_q(top)}", _jpath(rest)
+
+
 def _typed_select(family: fam.Family) -> str:
     out = []
+    tops = {p for _c, _t, p in _family_columns(family) if "." not in p}
     for col, typ, path in _family_columns(family):
+        ref = f"s.{_q(path)}"
         if "." in path:
-            out.append(_typed_from_raw(typ, path))
-        elif typ in ("JSON", "VARCHAR"):
-            out.append(f"s.{_q(path)}")
+            frag, inner = _nested(path)
+            if path.split(".", 1)[0] not in tops:
+                out.append(_typed_from_raw(typ, path))
+            elif typ == "JSON":
+                out.append(f"json_extract({frag}, {_lit(inner)})")
+            elif typ == "VARCHAR":
+                out.append(f"json_extract_string({frag}, {_lit(inner)})")
+            else:
+                out.append(f"TRY_CAST(json_extract_string({frag}, {_lit(inner)}) AS {typ})")
+        elif typ == "JSON":
+            out.append(ref)
+        elif typ == "VARCHAR":
+            out.append(f"json_extract_string({ref}, '$')")
         else:
-            out.append(f"TRY_CAST(s.{_q(path)} AS {typ})")
+            out.append(f"TRY_CAST(json_extract_string({ref}, '$') AS {typ})")
     return ", ".join(out)
 
 
@@ -430,31 +454,33 @@ def _drift_sql(family: fam.Family) -> str | None:
     for check in field_checks(family.model):
         if check.top_level:
             ref = f"s.{_q(check.field)}"
+            field = _lit(check.field)
             if check.required:
-                parts.append(f"SELECT vid, {_lit(check.field)}, 'missing', NULL FROM new_versions "
-                             f"WHERE {ref} IS NULL" + (" AND json_type(raw, " + _lit(_jpath(check.field)) +
-                                                        ") IS NULL" if not check.nullable else ""))
-            if check.sql_type in ("BOOLEAN", "BIGINT", "DOUBLE", "TIMESTAMPTZ"):
-                parts.append(f"SELECT vid, {_lit(check.field)}, 'type', {ref} FROM new_versions "
-                             f"WHERE {ref} IS NOT NULL AND TRY_CAST({ref} AS {check.sql_type}) IS NULL")
-            elif check.sql_type == "JSON" and check.json_kind:
-                parts.append(f"SELECT vid, {_lit(check.field)}, 'type', left(CAST({ref} AS VARCHAR), 200) "
-                             f"FROM new_versions WHERE {ref} IS NOT NULL AND json_type({ref}) NOT IN "
-                             f"({_lit(check.json_kind)}, 'NULL')")
-            elif check.sql_type == "VARCHAR":
-                parts.append(f"SELECT vid, {_lit(check.field)}, 'type', left({ref}, 200) FROM new_versions "
-                             f"WHERE {ref} IS NOT NULL AND json_type(raw, {_lit(_jpath(check.field))}) "
-                             f"NOT IN ('VARCHAR', 'NULL')")
+                parts.append(f"SELECT vid, {field}, 'missing', NULL FROM new_versions WHERE {ref} IS NULL")
+            if check.sql_type == "TIMESTAMPTZ":
+                parts.append(f"SELECT vid, {field}, 'type', left(CAST({ref} AS VARCHAR), 200) FROM new_versions "
+                             f"WHERE {ref} IS NOT NULL AND (json_type({ref}) <> 'VARCHAR' OR "
+                             f"TRY_CAST(json_extract_string({ref}, '$') AS TIMESTAMPTZ) IS NULL)")
+            elif check.sql_type in _JSON_TYPES or (check.sql_type == "JSON" and check.json_kind):
+                allowed_types = _JSON_TYPES.get(check.sql_type) or f"({_lit(check.json_kind or '')})"
+                parts.append(f"SELECT vid, {field}, 'type', left(CAST({ref} AS VARCHAR), 200) FROM new_versions "
+                             f"WHERE {ref} IS NOT NULL AND json_type({ref}) NOT IN {allowed_types}")
         if check.known:
             allowed = ", ".join(_lit(v) for v in check.known)
             if check.list_path:
+                top, inner = check.list_path[2:].split("[*]", 1)  # "$.targets[*].kind"
+                source = (f"json_extract_string(s.{_q(top)}, {_lit('$[*]' + inner)})" if "." not in top
+                          else f"json_extract_string(raw, {_lit(check.list_path)})")
                 parts.append(
                     f"SELECT vid, {_lit(check.display)}, 'unknown_enum', v FROM "
-                    f"(SELECT vid, unnest(json_extract_string(raw, {_lit(check.list_path)})) AS v FROM new_versions) "
+                    f"(SELECT vid, unnest({source}) AS v FROM new_versions) "
                     f"WHERE v IS NOT NULL AND v NOT IN ({allowed})")
             else:
-                expr = (f"s.{_q(check.field)}" if check.top_level
-                        else f"json_extract_string(raw, {_lit(_jpath(check.field))})")
+                if check.top_level:
+                    expr = f"json_extract_string(s.{_q(check.field)}, '$')"
+                else:
+                    frag, inner = _nested(check.field)
+                    expr = f"json_extract_string({frag}, {_lit(inner)})"
                 parts.append(f"SELECT vid, {_lit(check.display)}, 'unknown_enum', {expr} FROM new_versions "
                              f"WHERE {expr} IS NOT NULL AND {expr} NOT IN ({allowed})")
     if not parts:
@@ -464,7 +490,8 @@ def _drift_sql(family: fam.Family) -> str | None:
             + ") AS d(vid, path, kind, value)")
 
 
-def _write(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source: str) -> int:
+def _write(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source: str,
+           progress: Callable[[str, int], None] | None = None) -> int:
     manifest = folder.manifest
     con.execute("BEGIN")
     try:
@@ -503,7 +530,10 @@ def _write(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source: str) 
             files = [(n, lf) for n, lf in numbered if lf.entry.family == family.name
                      and (lf.entry.item_count is None or lf.entry.item_count > 0)]
             if files:
-                total += _write_family(con, sid, family, folder, files)
+                n = _write_family(con, sid, family, folder, files)
+                total += n
+                if progress:
+                    progress(family.name, n)
         con.unregister("files_df")
         _check_counts(con, sid, folder)
         con.execute("UPDATE snapshots SET resource_count = ? WHERE id = ?", [total, sid])
@@ -551,9 +581,9 @@ def _write_family(con: duckdb.DuckDBPyConnection, sid: int, family: fam.Family, 
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE new_versions AS
         SELECT nextval('version_id_seq') AS vid, sha256, raw, json_transform(raw, {_lit(_spec(family))}) AS s
-        FROM (SELECT DISTINCT ON (sha256) sha256, raw FROM stage
+        FROM (SELECT sha256, any_value(raw) AS raw FROM stage
               WHERE NOT EXISTS (SELECT 1 FROM {rv} r WHERE r.sha256 = stage.sha256)
-              ORDER BY sha256)""")
+              GROUP BY sha256)""")
     con.execute(f"""
         INSERT INTO {rv} SELECT vid, sha256, {_key_sql(family.key, family.name)},
                {_key_sql(family.name_field, family.name)}, raw, {_typed_select(family)}

@@ -1,0 +1,448 @@
+"""Collect a snapshot of every family from the admin API into a snapshot folder, then store it.
+
+One async httpx client with keep-alive and bounded concurrency. Per-item requests (pricing
+history per rule, routing rules per policy) start as soon as their parent list arrives. Each
+request retries on 5xx, connection errors, timeouts and 429 (honouring ``Retry-After``) with
+exponential backoff and full jitter, within a per-request time cap. A 401/403 stops everything:
+nothing is stored. A family that still fails is recorded ``failed`` with its error; the snapshot
+is stored ``incomplete`` and the command exits 4. The HTTP transport is a parameter
+(``transport=``) so tests can run against the simulator or an ``httpx.MockTransport``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import __version__
+from . import families as fam
+from .auth import Token, check_token
+from .errors import AuthError, IncompleteEvidence, SnapshotFormatError, UsageError
+from .ingest import StoreResult, store_folder
+from .snapshot import FamilyStatus, FolderWriter, load_folder
+from .timeutil import utcnow
+
+RETRY_STATUSES = {500, 502, 503, 504, 429}
+
+
+@dataclass
+class CollectOptions:
+    base_url: str
+    concurrency: int = 8
+    timeout: float = 30.0
+    max_retry_seconds: float = 60.0
+    max_attempts: int = 6
+    backoff_base: float = 0.25
+    backoff_max: float = 10.0
+    transport: httpx.AsyncBaseTransport | None = None
+    clock: Callable[[], datetime] = utcnow
+    on_progress: Callable[[int, int], None] | None = None
+    seed: int | None = None  # jitter seed, for reproducible tests
+
+    def api_root(self) -> str:
+        return api_root(self.base_url)
+
+
+def api_root(base_url: str) -> str:
+    """Accept a host root or the full ``.../api/llm-gateway`` root; return the latter."""
+    if not base_url:
+        raise UsageError("no API base URL", hint="pass --base-url or set GWAUDIT_BASE_URL "
+                                                 "(e.g. https://<org>.platform.barndoor.ai)")
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"base URL {base_url!r} is not an http(s) URL",
+                         hint="e.g. https://<org>.platform.barndoor.ai")
+    path = parts.path.rstrip("/")
+    idx = path.find(fam.API_ROOT)
+    if idx >= 0:
+        path = path[: idx + len(fam.API_ROOT)]
+    else:
+        path = path + fam.API_ROOT
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+# ---------------------------------------------------------------- error bodies
+
+def describe_error(response: httpx.Response) -> str:
+    """The message of any documented error body shape, on one line."""
+    text = response.text.strip() if response.content else ""
+    message = ""
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):  # {"error": {"message", "type"}}  (OpenAI-style, Terraform)
+            message = ": ".join(str(x) for x in (err.get("type"), err.get("message")) if x)
+        elif isinstance(err, str) and body.get("message"):  # {"error": "NotFound", "message": "..."}
+            message = f"{err}: {body['message']}"
+        elif body.get("title") or body.get("detail"):  # RFC 7807
+            message = ": ".join(str(x) for x in (body.get("title"), body.get("detail")) if x)
+        else:
+            for k in ("message", "error", "detail"):
+                if isinstance(body.get(k), str):
+                    message = body[k]
+                    break
+    if not message:
+        message = text  # plain-text framework rejection
+    message = " ".join(message.split())
+    if len(message) > 300:
+        message = message[:297] + "..."
+    reason = response.reason_phrase or ""
+    return f"HTTP {response.status_code} {reason}".strip() + (f": {message}" if message else "")
+
+
+# ---------------------------------------------------------------- one request, with retries
+
+@dataclass
+class Outcome:
+    status: int | None  # final HTTP status, None when no response
+    body: bytes | None
+    error: str | None
+    attempts: int
+    duration_ms: float
+    items: list[Any] | None = None  # the family's items, parsed once
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+
+class _Abort(Exception):
+    def __init__(self, error: AuthError):
+        self.error = error
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        from .timeutil import UTC
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+class _Fetcher:
+    def __init__(self, client: httpx.AsyncClient, opts: CollectOptions):
+        self.client = client
+        self.opts = opts
+        self.sem = asyncio.Semaphore(opts.concurrency)
+        self.rng = random.Random(opts.seed)
+        self.requests = 0
+        self.retries = 0
+
+    async def get(self, family: fam.Family, params: dict[str, str] | None = None) -> Outcome:
+        """GET one endpoint of ``family``; a 200 whose body is not the family's JSON shape (a
+        truncated body, say) is retried like a 5xx."""
+        path = family.path
+        opts = self.opts
+        started = time.monotonic()
+        attempt = 0
+        last_error = "no attempt made"
+        last_status: int | None = None
+        while True:
+            attempt += 1
+            wait: float | None = None
+            async with self.sem:
+                self.requests += 1
+                try:
+                    response = await self.client.get(path, params=params)
+                except httpx.TimeoutException as exc:
+                    last_error, last_status = f"timed out ({type(exc).__name__})", None
+                except httpx.TransportError as exc:
+                    last_error, last_status = f"connection error: {type(exc).__name__}: {exc}", None
+                else:
+                    last_status = response.status_code
+                    if response.status_code == 200:
+                        body = response.content
+                        try:
+                            items = await _parse(family, body)
+                        except ValueError as exc:
+                            last_error = f"HTTP 200 with an unexpected body ({exc})"
+                        else:
+                            return Outcome(200, body, None, attempt, (time.monotonic() - started) * 1000, items)
+                    elif response.status_code in (401, 403):
+                        raise _Abort(_auth_error(response, path))
+                    elif response.status_code in RETRY_STATUSES:
+                        last_error = describe_error(response)
+                        if response.status_code == 429:
+                            wait = _retry_after(response)
+                    else:
+                        # 4xx other than 401/403/429: not transient, do not retry
+                        return Outcome(response.status_code, response.content, describe_error(response), attempt,
+                                       (time.monotonic() - started) * 1000)
+            elapsed = time.monotonic() - started
+            backoff = self.rng.uniform(0, min(opts.backoff_max, opts.backoff_base * (2 ** (attempt - 1))))
+            delay = max(backoff, wait or 0.0)
+            if attempt >= opts.max_attempts or elapsed + delay > opts.max_retry_seconds:
+                why = "attempts" if attempt >= opts.max_attempts else "retry time"
+                return Outcome(last_status, None,
+                               f"{last_error} (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, "
+                               f"{elapsed:.1f}s; limit on {why})", attempt, elapsed * 1000)
+            self.retries += 1
+            await asyncio.sleep(delay)
+
+
+_BIG_BODY = 1 << 20
+
+
+async def _parse(family: fam.Family, body: bytes) -> list[Any]:
+    """The body's items; large bodies are parsed off the event loop."""
+    def parse() -> list[Any]:
+        try:
+            return family.items_of(json.loads(body))
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            raise ValueError(f"not a JSON {family.shape}: {str(exc)[:120]}") from None
+    if len(body) > _BIG_BODY:
+        return await asyncio.to_thread(parse)
+    return parse()
+
+
+_PARENTS = {p for f in fam.per_item() for p in f.parents}
+
+_ROLE_HINT = ("the admin API (/admin/...) needs a token of a user or service account with the admin "
+              "role in the Barndoor org; /user/... needs any signed-in user")
+
+
+def _auth_error(response: httpx.Response, path: str) -> AuthError:
+    endpoint = f"GET {fam.API_ROOT}{path}"
+    detail = describe_error(response)
+    if response.status_code == 401:
+        return AuthError(f"{endpoint} refused the token ({detail}); nothing was stored",
+                         hint="the token is missing, expired, revoked or for another org: fetch a fresh one")
+    return AuthError(f"{endpoint} refused access ({detail}); nothing was stored", hint=_ROLE_HINT)
+
+
+# ---------------------------------------------------------------- the whole collection
+
+@dataclass
+class CollectReport:
+    folder: Path
+    taken_at: datetime
+    families: dict[str, FamilyStatus]
+    requests: int
+    retries: int
+    seconds: float
+    org_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        return sorted(n for n, s in self.families.items() if s.status == "failed")
+
+
+async def collect_to_folder(opts: CollectOptions, token: Token, folder: Path) -> CollectReport:
+    """Fetch every family into ``folder`` (snapshot folder format). Raises AuthError on 401/403."""
+    taken_at = opts.clock()
+    check_token(token, utcnow())
+    root = opts.api_root()
+    writer = FolderWriter(folder)
+    started = time.monotonic()
+    headers = {"Authorization": f"Bearer {token.reveal()}", "Accept": "application/json",
+               "User-Agent": f"gwaudit/{__version__}"}
+    limits = httpx.Limits(max_connections=opts.concurrency, max_keepalive_connections=opts.concurrency)
+    timeout = httpx.Timeout(opts.timeout)
+    async with httpx.AsyncClient(base_url=root, headers=headers, limits=limits, timeout=timeout,
+                                 transport=opts.transport, follow_redirects=False) as client:
+        fetcher = _Fetcher(client, opts)
+        run = _Run(fetcher, writer, opts)
+        try:
+            await run.all()
+        except _Abort as abort:
+            raise abort.error from None
+    org_id = _org_id(token, run.parent_items)
+    writer.finish(taken_at=taken_at, base_url=root, org_id=org_id)
+    return CollectReport(folder, taken_at, writer.families, fetcher.requests, fetcher.retries,
+                         time.monotonic() - started, org_id)
+
+
+class _Run:
+    def __init__(self, fetcher: _Fetcher, writer: FolderWriter, opts: CollectOptions):
+        self.fetcher = fetcher
+        self.writer = writer
+        self.opts = opts
+        self.parent_items: dict[str, list[dict[str, Any]]] = {}
+        self.done = 0
+        self.total = len(fam.top_level())
+
+    def _progress(self) -> None:
+        self.done += 1
+        if self.opts.on_progress:
+            self.opts.on_progress(self.done, self.total)
+
+    async def all(self) -> None:
+        parents_needed = {p for f in fam.per_item() for p in f.parents}
+        events = {name: asyncio.Event() for name in parents_needed}
+        tasks = [asyncio.create_task(self.top(f, events.get(f.name))) for f in fam.top_level()]
+        tasks += [asyncio.create_task(self.per_item(f, [events[p] for p in f.parents])) for f in fam.per_item()]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+
+    async def top(self, family: fam.Family, done: asyncio.Event | None) -> None:
+        try:
+            out = await self.fetcher.get(family)
+            self._record(family, out)
+        finally:
+            if done is not None:
+                done.set()
+            self._progress()
+
+    def _record(self, family: fam.Family, out: Outcome) -> None:
+        if out.ok:
+            assert out.body is not None and out.items is not None
+            items = out.items
+            self.writer.add_body(family.name, out.body, item_count=len(items))
+            if family.name in _PARENTS:
+                self.parent_items[family.name] = [i for i in items if isinstance(i, dict)]
+            elif family.name in ("credentials", "providers") and items:
+                self.parent_items.setdefault("_org", [i for i in items[:1] if isinstance(i, dict)])
+            self.writer.set_status(family.name, FamilyStatus(
+                status="ok", http_status=200, item_count=len(items), request_count=out.attempts,
+                duration_ms=round(out.duration_ms, 1), endpoint=family.endpoint))
+        elif out.status == 404 and family.optional:
+            self.writer.set_status(family.name, FamilyStatus(
+                status="unavailable", http_status=404, error="this tenant does not offer the endpoint (404)",
+                request_count=out.attempts, duration_ms=round(out.duration_ms, 1), endpoint=family.endpoint))
+        else:
+            self.writer.set_status(family.name, FamilyStatus(
+                status="failed", http_status=out.status, error=out.error, request_count=out.attempts,
+                duration_ms=round(out.duration_ms, 1), endpoint=family.endpoint))
+
+    async def per_item(self, family: fam.Family, parents: list[asyncio.Event]) -> None:
+        for event in parents:
+            await event.wait()
+        parent_status = {p: self.writer.families.get(p) for p in family.parents}
+        failed_parents = [p for p, s in parent_status.items() if s is None or s.status == "failed"]
+        if all(s is not None and s.status == "unavailable" for s in parent_status.values()):
+            self.writer.set_status(family.name, FamilyStatus(
+                status="unavailable", error=f"{', '.join(family.parents)} not offered by this tenant",
+                request_count=0, endpoint=family.endpoint))
+            return
+        queries: list[dict[str, str]] = []
+        seen: set[str] = set()
+        assert family.query is not None
+        for p in family.parents:
+            for item in self.parent_items.get(p, []):
+                q = family.query(item)
+                key = json.dumps(q, sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    queries.append(q)
+        self.total += len(queries)
+        started = time.monotonic()
+        outcomes = await asyncio.gather(*(self._one(family, q) for q in queries))
+        errors = [(q, o) for q, o in zip(queries, outcomes) if not o.ok]
+        for q, o in zip(queries, outcomes):
+            if o.ok:
+                assert o.body is not None and o.items is not None
+                self.writer.add_body(family.name, o.body, query=q, item_count=len(o.items))
+        requests = sum(o.attempts for o in outcomes)
+        elapsed = round((time.monotonic() - started) * 1000, 1)
+        if failed_parents or errors:
+            parts = []
+            if failed_parents:
+                parts.append(f"parent family {', '.join(failed_parents)} could not be collected")
+            if errors:
+                q, o = errors[0]
+                parts.append(f"{len(errors)} of {len(queries)} requests failed; first: "
+                             f"?{'&'.join(f'{k}={v}' for k, v in q.items())}: {o.error}")
+            self.writer.set_status(family.name, FamilyStatus(
+                status="failed", http_status=errors[0][1].status if errors else None, error="; ".join(parts),
+                request_count=requests, duration_ms=elapsed, endpoint=family.endpoint))
+        else:
+            self.writer.set_status(family.name, FamilyStatus(
+                status="ok", http_status=200, request_count=requests, duration_ms=elapsed,
+                item_count=None, endpoint=family.endpoint))
+
+    async def _one(self, family: fam.Family, query: dict[str, str]) -> Outcome:
+        try:
+            return await self.fetcher.get(family, params=query)
+        finally:
+            self._progress()
+
+
+def _org_id(token: Token, items: dict[str, list[dict[str, Any]]]) -> str | None:
+    claims = token.claims() or {}
+    for key in ("org_id", "organization_id", "org"):
+        if isinstance(claims.get(key), str):
+            return claims[key]
+    for group in items.values():
+        for item in group:
+            if isinstance(item.get("org_id"), str):
+                return item["org_id"]
+    return None
+
+
+# ---------------------------------------------------------------- collect + store
+
+@dataclass
+class CollectResult:
+    report: CollectReport
+    stored: StoreResult
+    export_dir: Path | None
+
+
+def collect(db: Path | str, opts: CollectOptions, token: Token, *, export_dir: Path | None = None,
+            wait: float = 30.0) -> CollectResult:
+    """Collect every family and store the snapshot; raises IncompleteEvidence (exit 4) after
+    storing when a family failed, AuthError (exit 3, nothing stored) on 401/403."""
+    check_token(token, utcnow())
+    if export_dir is not None:
+        export_dir = Path(export_dir)
+        if export_dir.exists() and any(export_dir.iterdir()):
+            raise UsageError(f"--export-dir {export_dir} is not empty",
+                             hint="choose a new or empty folder; an export is never merged into another")
+        spool = export_dir
+    else:
+        spool = Path(tempfile.mkdtemp(prefix="gwaudit-collect-"))
+    keep = export_dir is not None
+    try:
+        report = asyncio.run(collect_to_folder(opts, token, spool))
+        folder = load_folder(spool, parse=False)
+        stored = store_folder(db, folder, source="api", wait=wait)
+    except BaseException:
+        keep = False  # a partial export must not look like a snapshot folder
+        raise
+    finally:
+        if not keep:
+            shutil.rmtree(spool, ignore_errors=True)
+    return CollectResult(report, stored, export_dir)
+
+
+def incomplete_error(result: CollectResult) -> IncompleteEvidence | None:
+    failed = result.stored.failed
+    if not failed:
+        return None
+    return IncompleteEvidence(
+        f"evidence incomplete: {len(failed)} famil{'y' if len(failed) == 1 else 'ies'} could not be collected "
+        f"({', '.join(failed)}); snapshot {result.stored.snapshot_id} is stored and marked incomplete",
+        hint="see the errors above; rerun later or check the gateway's health. Rules that need those "
+             "families will report 'error'")

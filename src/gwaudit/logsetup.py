@@ -1,0 +1,64 @@
+"""Logging: human-readable lines on stderr by default, one JSON object per line for cron and
+log shippers (``--log-format json``), nothing but errors with ``--quiet``.
+
+Everything gwaudit says about its progress goes through the ``gwaudit`` logger; results
+(tables, JSON documents) go to stdout through click and are never mixed with log lines.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+LOGGER = "gwaudit"
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.levelno >= logging.ERROR:
+            text = f"error: {message}"
+        elif record.levelno >= logging.WARNING:
+            text = f"warning: {message}"
+        else:
+            text = message
+        hint = getattr(record, "hint", None)
+        if hint:
+            text += f"\n  hint: {hint}"
+        return text
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                data[key] = value
+        if record.exc_info and record.levelno >= logging.ERROR:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, default=str, ensure_ascii=False)
+
+
+def setup(fmt: str = "text", *, quiet: bool = False, verbose: bool = False, stream: Any = None) -> logging.Logger:
+    logger = logging.getLogger(LOGGER)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
+    logger.propagate = False
+    return logger
+
+
+def get(name: str | None = None) -> logging.Logger:
+    return logging.getLogger(LOGGER if not name else f"{LOGGER}.{name}")
