@@ -15,7 +15,6 @@ from typing import Any
 
 from gwaudit.resources import rules_dir
 from gwaudit.rules import Rule, evaluate, load_rule_file
-from gwaudit.rules.findings import findings_from_rows
 from gwaudit.testing import store_snapshot
 
 
@@ -35,8 +34,8 @@ def run_rule(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
              rules_root: Path | None = None, **snapshot_kw: Any) -> list[dict[str, Any]]:
     """Store ``data`` as a snapshot in a fresh database under ``tmp_path``; return the rule's rows.
 
-    A rule that evaluates to ``error`` (SQL failure, a family given in ``failed=``) fails the
-    test with the engine's reason. ``rules_root`` replaces the built-in rules folder.
+    A rule that evaluates to ``error`` (SQL failure, a row without resource_id, a family given
+    in ``failed=``) fails the test with the engine's reason. ``rules_root`` replaces the built-in rules folder.
     """
     rule = load_rule(rule_id, rules_root)
     db = tmp_path / f"{rule_id}.duckdb"
@@ -44,5 +43,4 @@ def run_rule(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
                          **snapshot_kw)
     result = evaluate(db, sid, rule, params)
     assert result.status != "error", f"{rule_id} evaluated to error: {result.error}"
-    findings_from_rows(rule, result.columns, result.json_columns, result.rows, sid)  # rows usable as findings
     return result.raw_rows()

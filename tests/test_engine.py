@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -178,9 +179,13 @@ def test_sql_failure_at_run_time_is_an_error_with_the_message(tmp_path, db):
     write_rule(rules, "T-BAD-001", "SELECT id AS resource_id, name AS resource_name, no_such_column AS message "
                                    "FROM api_keys")
     write_rule(rules, "T-COL-001", "SELECT id AS resource_id, 'x' AS message FROM api_keys")
+    write_rule(rules, "T-NUL-001", "SELECT CASE WHEN id = 'k-new' THEN NULL ELSE id END AS resource_id, "
+                                   "name AS resource_name, 'x' AS message FROM api_keys")
     snapshot(db)
     result = audit(db, rules_dirs=[rules])
     res = by_rule(result)
+    assert res["T-NUL-001"].status == "error" and "a result row has a NULL resource_id" in res["T-NUL-001"].error
+    assert not [f for f in result.findings if f.rule_id == "T-NUL-001"]     # all of a rule's findings or none
     assert res["T-BAD-001"].status == "error" and "no_such_column" in res["T-BAD-001"].error
     assert res["T-COL-001"].error == "the rule's SQL returns no resource_name column"
     assert res["T-EXP-001"].status == "fail" and result.exit_code == 4
@@ -291,7 +296,8 @@ def test_stored_rows_carry_every_finding_field(tmp_path, db):
     assert row["fingerprint"] == result.findings[0].fingerprint and row["snapshot_id"] == sid
     assert (row["rule_id"], row["severity"], row["status"], row["family"], row["resource_id"],
             row["resource_name"]) == ("T-AGE-001", "high", "fail", "api_keys", "k-old", "old ci key")
-    assert '"age_days": 326' in row["evidence"] and row["frameworks"] == '{"soc2": ["CC6.1"], "iso27001": ["A.5.17"]}'
+    assert json.loads(row["evidence"]) == {"created_at": "2026-01-05T00:00:00Z", "age_days": 326}
+    assert json.loads(row["frameworks"]) == {"soc2": ["CC6.1"], "iso27001": ["A.5.17"]}
     assert row["waiver"] is None and row["first_seen"] == parse_ts(TAKEN)
 
 
@@ -314,6 +320,10 @@ def test_first_seen_across_three_snapshots_in_any_audit_order(tmp_path, db):
     assert _stored(db, "SELECT resource_id, first_seen FROM findings WHERE snapshot_id = ? ORDER BY 1", [s3]) == [
         ("k1", parse_ts("2026-09-01T00:00:00Z")), ("k2", parse_ts("2026-10-01T00:00:00Z"))]
     assert audit(db, s3, rules_dirs=[rules], store=False).findings[0].first_seen == parse_ts("2026-09-01T00:00:00Z")
+    # re-auditing s1 without the rule drops its finding: later rows now first saw k1 in s2
+    audit(db, s1, rules_dirs=[rules], skip=["T-EXP-001"])
+    assert _stored(db, "SELECT DISTINCT first_seen FROM findings WHERE resource_id = 'k1'") == [
+        (parse_ts("2026-10-01T00:00:00Z"),)]
 
 
 # ---------------------------------------------------------------- selection and thresholds
@@ -423,3 +433,35 @@ def test_rulekit_runs_rules_through_the_engine(tmp_path):
         run_rule(tmp_path, "T-PRV-001", org(), failed=["providers"], rules_root=rules)
     with pytest.raises(ConfigError, match="no parameter 'max_age'"):
         run_rule(tmp_path, "T-AGE-001", org(), params={"max_age": 1}, rules_root=rules)
+
+
+def test_evidence_keeps_types_and_one_finding_per_resource(tmp_path, db):
+    rules = tmp_path / "r"
+    write_rule(rules, "T-EV-001", """
+        SELECT id AS resource_id, name AS resource_name, 'issue ' || n AS message,
+               raw, created_at, created_at + INTERVAL 1 MICROSECOND AS later, scopes,
+               CAST(NULL AS VARCHAR) AS nothing, 1.5::DECIMAL(4, 2) AS ratio, n
+        FROM api_keys, range(2) r(n)""")   # two rows per key: one finding each, the first by message
+    k = key("k1", "one", "2026-01-05T10:00:00Z", scopes=["read"])
+    snapshot(db, {"api_keys": [k]})
+    result = audit(db, rules_dirs=[rules], only=["T-EV-001"])
+    (f,) = result.findings
+    assert f.message == "issue 0" and result.rules[0].failed == 1
+    assert f.evidence == {"raw": k, "created_at": "2026-01-05T10:00:00Z", "later": "2026-01-05T10:00:00.000001Z",
+                          "scopes": ["read"], "nothing": None, "ratio": 1.5, "n": 0}
+
+
+def test_report_order_is_the_same_with_and_without_waivers(tmp_path, db):
+    from gwaudit.rules.engine import _order
+
+    rules = standard_rules(tmp_path / "r")
+    keys = [key(f"k{i}", name, TAKEN, expires_at=None) for i, name in enumerate(["b", "B", "é", "a b", "Z"])]
+    snapshot(db, org(api_keys=keys))
+    plain = audit(db, rules_dirs=[rules])            # order comes from SQL
+    assert [f.resource_name for f in plain.findings if f.rule_id == "T-EXP-001"] == ["B", "Z", "a b", "b", "é"]
+    assert plain.findings == sorted(plain.findings, key=_order)
+    waived = audit(db, rules_dirs=[rules], waivers=[{"rule_id": "T-EXP-001", "resource_name": "B",
+                                                      "justification": "j", "owner": "o", "expires": "2027-01-01"}])
+    assert [(f.resource_name, f.status) for f in waived.findings if f.rule_id == "T-EXP-001"] == [
+        ("Z", "fail"), ("a b", "fail"), ("b", "fail"), ("é", "fail"), ("B", "waived")]
+    assert waived.findings == sorted(waived.findings, key=_order)

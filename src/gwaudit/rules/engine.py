@@ -1,14 +1,17 @@
 """Evaluate rules on one stored snapshot, apply waivers, store and return the findings.
 
-Evaluation reads the database through a sandboxed read-only connection (rule SQL cannot read or
-write files); "now" is the snapshot's taken_at, never the wall clock, so re-auditing an old
-snapshot gives the same answer. Results are then written in one transaction by
-:func:`gwaudit.rules.findings.save`.
+One connection does it all: the writer's when findings are stored, a read-only one otherwise;
+either way sandboxed first (rule SQL cannot read or write files or change settings). The plain
+family names show the evaluated snapshot; "now" is its taken_at, never the wall clock, so
+re-auditing an old snapshot gives the same answer. Each rule's findings are computed by DuckDB
+into a temporary stage (fingerprints and evidence JSON included), fetched once for waivers and
+the result, and written in one transaction by :func:`gwaudit.rules.findings.save`.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -42,8 +45,9 @@ class RuleResult:
     params: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
     columns: list[str] = field(default_factory=list, repr=False)
-    rows: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
-    json_columns: list[str] = field(default_factory=list, repr=False)
+    """Columns of the rule's SQL result."""
+    raw: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
+    """The SQL's own rows, when asked for (``keep_rows``)."""
 
     @property
     def rule_id(self) -> str:
@@ -61,8 +65,8 @@ class RuleResult:
                 "note": self.note}
 
     def raw_rows(self) -> list[dict[str, Any]]:
-        """The rule's SQL result as it came from DuckDB (tests, rulekit)."""
-        return [dict(zip(self.columns, r)) for r in self.rows]
+        """The rule's SQL result as it came from DuckDB (with ``keep_rows``; tests, rulekit)."""
+        return [dict(zip(self.columns, r)) for r in self.raw]
 
 
 @dataclass
@@ -94,8 +98,9 @@ def open_snapshot(con: duckdb.DuckDBPyConnection, ref: str | int | None) -> Snap
 
 def prepare(con: duckdb.DuckDBPyConnection, snap: Snapshot, rules: Sequence[Rule]) -> None:
     """Scope the plain family names to the snapshot; ``prev_<family>`` to its predecessor when a
-    rule needs it."""
+    rule needs it; an empty stage for the findings."""
     scope_to_snapshot(con, snap.id)
+    fnd.create_stage(con)
     if snap.previous_id is not None and any(r.needs_previous for r in rules):
         for f in fam.FAMILIES:
             con.execute(f'CREATE OR REPLACE TEMP VIEW "prev_{f.name}" AS '
@@ -112,9 +117,11 @@ def _not_collected(family: str, statuses: dict[str, dict[str, Any]], where: str)
     return None
 
 
-def evaluate_rule(con: duckdb.DuckDBPyConnection, snap: Snapshot, rule: Rule, params: dict[str, Any]) -> RuleResult:
-    """Run one SQL rule on a prepared connection. Never raises for the rule's own failures: the
-    result is ``error`` with the reason."""
+def evaluate_rule(con: duckdb.DuckDBPyConnection, snap: Snapshot, rule: Rule, params: dict[str, Any], *,
+                  keep_rows: bool = False) -> RuleResult:
+    """Run one SQL rule on a prepared connection, appending its findings to the stage
+    (:func:`findings.stage_rule`). Never raises for the rule's own failures: the result is
+    ``error`` with the reason. ``keep_rows`` also keeps the SQL's own rows in ``res.raw``."""
     res = RuleResult(rule, params=dict(params))
     for family in rule.families:
         reason = _not_collected(family, snap.statuses, "this snapshot")
@@ -133,14 +140,6 @@ def evaluate_rule(con: duckdb.DuckDBPyConnection, snap: Snapshot, rule: Rule, pa
                 return res
         values[PREVIOUS_BINDING] = snap.previous_id
     try:
-        cur = con.execute(rule.sql, {k: values[k] for k in rule.bindings()})
-        res.columns = [d[0] for d in cur.description]
-        res.json_columns = [d[0] for d in cur.description if str(d[1]) == "JSON"]
-        res.rows = cur.fetchall()
-        missing = [c for c in ("resource_id", "resource_name", "message") if c not in res.columns]
-        if missing:
-            res.status, res.error = "error", f"the rule's SQL returns no {', '.join(missing)} column"
-            return res
         if rule.checked_sql:
             row = con.execute(rule.checked_sql, {k: values[k] for k in rule.bindings(checked=True)}).fetchall()
             if len(row) != 1 or len(row[0]) != 1 or not isinstance(row[0][0], int):
@@ -149,10 +148,17 @@ def evaluate_rule(con: duckdb.DuckDBPyConnection, snap: Snapshot, rule: Rule, pa
             res.checked = row[0][0]
         else:
             res.checked = snap.counts.get(rule.families[0], 0)
+        rel = con.sql(rule.sql, params={k: values[k] for k in rule.bindings()})  # bound, not yet run
+        res.columns = list(rel.columns)
+        missing = [c for c in ("resource_id", "resource_name", "message") if c not in res.columns]
+        if missing:
+            res.status, res.error = "error", f"the rule's SQL returns no {', '.join(missing)} column"
+            return res
+        if keep_rows:
+            res.raw = rel.fetchall()
+        fnd.stage_rule(rel, rule)  # one statement: all of the rule's findings, or none
     except duckdb.Error as exc:
-        res.status, res.error = "error", f"the rule's SQL failed: {_first_line(exc)}"
-        res.rows = []
-        return res
+        res.status, res.error, res.checked, res.raw = "error", f"the rule's SQL failed: {_first_line(exc)}", 0, []
     return res
 
 
@@ -168,9 +174,12 @@ def _apply_waivers(snap: Snapshot, results: list[RuleResult], found: list[Findin
     """Mark waived findings; return the engine's findings about the waiver file and fill the
     GW-WAIVER-* results (if selected)."""
     active = [w for w in waivers if w.active(snap.taken_at)]
+    by_rule: dict[str, list[Waiver]] = {}
+    for w in active:
+        by_rule.setdefault(w.rule_id, []).append(w)
     used: set[int] = set()
     for f in found:
-        for w in active:
+        for w in by_rule.get(f.rule_id, ()):
             if w.matches(f.rule_id, f.resource_id, f.resource_name, f.identity):
                 used.add(w.index)
                 if f.status != "waived":
@@ -196,7 +205,8 @@ def _apply_waivers(snap: Snapshot, results: list[RuleResult], found: list[Findin
             extra.append(Finding(fnd.fingerprint(rule_id, WAIVER_FAMILY, identity), rule_id, res.rule.title,
                                  res.rule.severity, "fail", WAIVER_FAMILY, f"waiver:{w.index}",
                                  f"waiver #{w.index} ({w.rule_id})", text(w),
-                                 {"waiver": w.to_dict()}, dict(res.rule.frameworks), snap.id, identity=identity))
+                                 dumps({"waiver": w.to_dict()}, indent=None), dict(res.rule.frameworks), snap.id,
+                                 identity=identity))
     return extra
 
 
@@ -261,7 +271,14 @@ def evaluate(db: Path | str, snapshot: str | int | None, rule: Rule, params: dic
     with Store(db, wait=wait).reader(sandboxed=True) as con:
         snap = open_snapshot(con, snapshot)
         prepare(con, snap, [rule])
-        return evaluate_rule(con, snap, rule, values)
+        return evaluate_rule(con, snap, rule, values, keep_rows=True)
+
+
+def sandbox(con: duckdb.DuckDBPyConnection) -> None:
+    """Rule SQL may read the database only: no files, no extensions, no changing settings back.
+    (Rules are validated as single SELECT statements when loaded.)"""
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
 
 
 def select_rules(rules: Sequence[Rule], only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Rule]:
@@ -284,6 +301,7 @@ def select_rules(rules: Sequence[Rule], only: Iterable[str] = (), skip: Iterable
 
 
 def _order(f: Finding) -> tuple[Any, ...]:
+    """Report order: severity, open before waived, rule, resource name, resource id."""
     return (SEVERITY_RANK[f.severity], f.status != "fail", f.rule_id, f.resource_name or "", f.resource_id)
 
 
@@ -300,38 +318,31 @@ def audit(db: Path | str, snapshot: str | int | None = "latest", *, rules: Seque
     catalog = list(rules) if rules is not None else load_rules(rules_dirs)
     values = effective_params(catalog, params)
     selected = select_rules(catalog, only, skip)
+    if not Path(db).exists():
+        raise UsageError(f"no database at {db}", hint="collect or import a snapshot first (gwaudit collect / "
+                                                      "gwaudit import), or point --db / GWAUDIT_DB at your database")
     db_store = Store(db, wait=wait)
-    with db_store.reader(sandboxed=True) as con:
+    with (db_store.writer() if store else db_store.reader(sandboxed=True)) as con:
+        if store:
+            sandbox(con)
         snap = open_snapshot(con, snapshot)
         waiver_list = resolve_waivers(waivers, snap.taken_at)
         prepare(con, snap, selected)
         results = [RuleResult(r, params={}) if r.is_engine else evaluate_rule(con, snap, r, values[r.id])
                    for r in selected]
-    found: list[Finding] = []
-    for res in results:
-        if res.status == "error" or res.rule.is_engine:
-            continue
-        try:
-            res_findings = fnd.findings_from_rows(res.rule, res.columns, res.json_columns, res.rows, snap.id)
-        except ValueError as exc:
-            res.status, res.error, res.checked = "error", f"the rule's SQL result is unusable: {exc}", 0
-            continue
-        found.extend(res_findings)
-        res.failed = len(res_findings)
-    found.extend(_apply_waivers(snap, results, found, waiver_list, {r.id for r in catalog}))
-    for res in results:
-        if res.rule.is_engine:
-            res.failed = sum(1 for f in found if f.rule_id == res.rule.id)
-        if res.status != "error":
-            res.status = "fail" if res.failed else "pass"
-        res.rows = []
-    found.sort(key=_order)
-    if store:
-        with db_store.writer() as con:
+        found = fnd.staged_findings(con, {r.id: r for r in selected}, snap.id)  # sorted by _order
+        extra = _apply_waivers(snap, results, found, waiver_list, {r.id for r in catalog})
+        if extra or any(f.status != "fail" for f in found):
+            found.extend(extra)
+            found.sort(key=_order)
+        counts = Counter(f.rule_id for f in found)
+        for res in results:
+            res.failed = counts.get(res.rule.id, 0)
+            if res.status != "error":
+                res.status = "fail" if res.failed else "pass"
+        fnd.fill_first_seen(con, snap.id, snap.taken_at, found)
+        if store:
             fnd.save(con, snap.id, snap.taken_at, found, [r.record() for r in results], utcnow())
-    else:
-        with db_store.reader() as con:
-            fnd.fill_first_seen(con, snap.id, snap.taken_at, found)
     info = dict(snap.info)
     info["previous_id"] = snap.previous_id
     return AuditResult(info, results, found, fail_on if fail_on != "none" else None)
