@@ -171,3 +171,30 @@ def test_rules_show_everything_with_effective_params(tmp_path):
     assert doc["severity"] == "medium" and doc["frameworks"]["nist_800_53"] == ["CA-5"] and doc["origin"] == "engine"
     result = runner.invoke(cli, ["rules", "show", "GW-NOPE-001"])
     assert result.exit_code != 0 and "no rule GW-NOPE-001" in str(result.exception)
+
+
+# ---------------------------------------------------------------- README examples stay true
+
+def _readme_block(after: str, lang: str) -> str:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index(f"```{lang}\n", text.index(after)) + len(lang) + 4
+    return text[start:text.index("```", start)]
+
+
+def test_readme_rule_and_waiver_examples_work(capsys, tmp_path, db):
+    rules = tmp_path / "my-rules"
+    rules.mkdir()
+    (rules / "ACME-KEY-001.yaml").write_text(_readme_block("### Writing a rule", "yaml"))
+    waivers = yaml.safe_load(_readme_block("### Waivers", "yaml"))
+    waivers[0].update(rule_id="ACME-KEY-001", resource_id="k-old")
+    (tmp_path / "waivers.yaml").write_text(yaml.safe_dump(waivers))
+    snapshot(db)
+    code, out, _ = run(capsys, "--db", db, "audit", "--rules-dir", rules, "--format", "json",
+                       "--waivers", tmp_path / "waivers.yaml", "--only", "ACME-*,GW-WAIVER-*")
+    doc = json.loads(out)
+    assert code == 0
+    (acme,) = [f for f in doc["findings"] if f["rule_id"] == "ACME-KEY-001"]
+    assert acme["message"] == "key old ci key is 326 days old (limit 90)" and acme["status"] == "waived"
+    assert [f["resource_id"] for f in doc["findings"] if f["rule_id"] == "GW-WAIVER-002"] == ["waiver:2"]
