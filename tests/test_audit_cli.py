@@ -38,6 +38,9 @@ def test_table_is_grouped_by_severity_and_fits_80_columns(capsys, setup):
     assert "key old ci key is 326 days old (limit 90)" in out
     assert max(len(ln) for ln in lines) <= 80
     assert "\x1b[" not in out                        # no colour when not on a terminal
+    from gwaudit.rules import audit
+    from gwaudit.rules.render import audit_table
+    assert "\x1b[" in audit_table(audit(db, rules_dirs=[rules], store=False), color=True)
 
 
 def test_json_goes_to_stdout_alone(capsys, setup):
@@ -144,7 +147,8 @@ def test_rules_list_table_and_json(tmp_path):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["id", "severity", "title", "frameworks"]
-    assert any(ln.startswith("T-AGE-001") and "high" in ln and "soc2,iso27001" in ln for ln in lines)
+    assert any(ln.startswith("T-AGE-001") and "high" in ln and "SOC2,27001" in ln for ln in lines)
+    assert max(len(ln) for ln in lines) <= 80
     assert any(ln.startswith("GW-WAIVER-001") and "medium" in ln for ln in lines)
     result = runner.invoke(cli, ["rules", "list", "--rules-dir", str(rules), "--format", "json"])
     doc = {r["id"]: r for r in json.loads(result.output)}

@@ -97,9 +97,16 @@ def audit_csv(result: AuditResult) -> str:
 
 # ---------------------------------------------------------------- catalog
 
+_SHORT = {"soc2": "SOC2", "iso27001": "27001", "nist_800_53": "NIST", "iso42001": "42001"}
+
+
 def rules_table(rules: Sequence[Rule]) -> str:
-    rows = [(r.id, r.severity, r.title, ",".join(k for k in FRAMEWORKS if r.frameworks.get(k))) for r in rules]
-    return text_table(["id", "severity", "title", "frameworks"], rows, max_width=44)
+    """id, severity, title, frameworks (short names); titles cut to fit 80 columns."""
+    rows = [(r.id, r.severity, r.title, ",".join(_SHORT[k] for k in FRAMEWORKS if r.frameworks.get(k)))
+            for r in rules]
+    fixed = sum(max([len(h)] + [len(row[i]) for row in rows]) for i, h in ((0, "id"), (1, "severity"),
+                                                                          (3, "frameworks"))) + 6
+    return text_table(["id", "severity", "title", "frameworks"], rows, max_width=max(20, WIDTH - fixed))
 
 
 def rules_json(rules: Sequence[Rule]) -> str:
