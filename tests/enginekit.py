@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from gwaudit.rules import Rule, load_rules
 from gwaudit.testing import store_snapshot
 
 TAKEN = "2026-11-27T06:00:00Z"
@@ -30,6 +31,12 @@ PROVIDER_SQL = """
 SELECT id AS resource_id, name AS resource_name, 'provider ' || name || ' is disabled' AS message
 FROM providers WHERE enabled = false
 """
+
+
+def catalog(folder: Path) -> list[Rule]:
+    """The rules of ``folder`` plus the engine's own, without the built-in catalog (whose contents
+    these tests must not depend on)."""
+    return load_rules([folder], builtin=False)
 
 
 def rule_dict(rule_id: str, sql: str, **fields: Any) -> dict[str, Any]:

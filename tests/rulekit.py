@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gwaudit.resources import rules_dir
-from gwaudit.rules import Rule, evaluate, load_rule_file
+from gwaudit.rules import Rule, RuleResult, evaluate, load_rule_file
 from gwaudit.testing import store_snapshot
 
 
@@ -29,18 +29,28 @@ def load_rule(rule_id: str, root: Path | None = None) -> Rule:
     return load_rule_file(rule_file(rule_id, root))
 
 
+def rule_result(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
+                taken_at: str | datetime = "2026-11-27T06:00:00Z", params: dict[str, Any] | None = None,
+                rules_root: Path | None = None, **snapshot_kw: Any) -> RuleResult:
+    """Store ``data`` as a snapshot in a fresh database under ``tmp_path`` and evaluate the rule:
+    the engine's result (``status``, ``error``, ``checked``, ``raw_rows()``)."""
+    rule = load_rule(rule_id, rules_root)
+    db = tmp_path / f"{rule_id}.duckdb"
+    sid = store_snapshot(db, data, taken_at=taken_at, folder=tmp_path / f"{rule_id}-{len(list(tmp_path.iterdir()))}",
+                         **snapshot_kw)
+    return evaluate(db, sid, rule, params)
+
+
 def run_rule(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
              taken_at: str | datetime = "2026-11-27T06:00:00Z", params: dict[str, Any] | None = None,
              rules_root: Path | None = None, **snapshot_kw: Any) -> list[dict[str, Any]]:
     """Store ``data`` as a snapshot in a fresh database under ``tmp_path``; return the rule's rows.
 
     A rule that evaluates to ``error`` (SQL failure, a row without resource_id, a family given
-    in ``failed=``) fails the test with the engine's reason. ``rules_root`` replaces the built-in rules folder.
+    in ``failed=``) fails the test with the engine's reason: use :func:`rule_result` to assert
+    on it. ``rules_root`` replaces the built-in rules folder.
     """
-    rule = load_rule(rule_id, rules_root)
-    db = tmp_path / f"{rule_id}.duckdb"
-    sid = store_snapshot(db, data, taken_at=taken_at, folder=tmp_path / f"{rule_id}-{len(list(tmp_path.iterdir()))}",
+    result = rule_result(tmp_path, rule_id, data, taken_at=taken_at, params=params, rules_root=rules_root,
                          **snapshot_kw)
-    result = evaluate(db, sid, rule, params)
     assert result.status != "error", f"{rule_id} evaluated to error: {result.error}"
     return result.raw_rows()

@@ -11,11 +11,14 @@ import yaml
 from click.testing import CliRunner
 
 from gwaudit.cli import cli, main
-from tests.enginekit import key, org, snapshot, standard_rules, write_rule
+from tests.enginekit import catalog, key, org, snapshot, standard_rules, write_rule
 
 
 def run(capsys, *args):
-    code = main([str(a) for a in args])
+    argv = [str(a) for a in args]
+    if "audit" in argv and "--only" not in argv:
+        argv += ["--only", "T-*,GW-WAIVER-*"]   # the test rules; not the built-in catalog, whatever it holds
+    code = main(argv)
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -40,7 +43,7 @@ def test_table_is_grouped_by_severity_and_fits_80_columns(capsys, setup):
     assert "\x1b[" not in out                        # no colour when not on a terminal
     from gwaudit.rules import audit
     from gwaudit.rules.render import audit_table
-    assert "\x1b[" in audit_table(audit(db, rules_dirs=[rules], store=False), color=True)
+    assert "\x1b[" in audit_table(audit(db, rules=catalog(rules), store=False), color=True)
 
 
 def test_json_goes_to_stdout_alone(capsys, setup):
@@ -202,3 +205,17 @@ def test_readme_rule_and_waiver_examples_work(capsys, tmp_path, db):
     (acme,) = [f for f in doc["findings"] if f["rule_id"] == "ACME-KEY-001"]
     assert acme["message"] == "key old ci key is 326 days old (limit 90)" and acme["status"] == "waived"
     assert [f["resource_id"] for f in doc["findings"] if f["rule_id"] == "GW-WAIVER-002"] == ["waiver:2"]
+
+
+def test_builtin_catalog_evaluates_without_errors_on_the_sample_org(capsys, db):
+    from gwaudit.ingest import import_folder
+    from gwaudit.resources import sample_snapshots
+    from gwaudit.rules import load_rules
+
+    for folder in sample_snapshots():
+        import_folder(db, folder)
+    code, out, err = run(capsys, "--db", db, "audit", "--format", "json", "--only", "*")
+    doc = json.loads(out)
+    assert code == 0, err
+    assert {r["rule_id"] for r in doc["rules"]} == {r.id for r in load_rules()}
+    assert [r for r in doc["rules"] if r["status"] == "error"] == []

@@ -12,8 +12,8 @@ import yaml
 from gwaudit.errors import ConfigError, UsageError
 from gwaudit.rules import audit, effective_params, fingerprint, load_rule_file, load_rules
 from gwaudit.timeutil import parse_ts
-from tests.enginekit import (KEY_AGE_SQL, NO_EXPIRY_SQL, TAKEN, key, org, rule_dict, snapshot, standard_rules,
-                             write_rule)
+from tests.enginekit import (KEY_AGE_SQL, NO_EXPIRY_SQL, TAKEN, catalog, key, org, rule_dict, snapshot,
+                             standard_rules, write_rule)
 
 
 def ids(result, status=None):
@@ -124,11 +124,11 @@ def test_params_default_then_config_override(tmp_path, db):
     rules = tmp_path / "r"
     write_rule(rules, "T-AGE-001", KEY_AGE_SQL, params={"max_age_days": 90})
     snapshot(db)
-    default = audit(db, rules_dirs=[rules], only=["T-AGE-001"])
+    default = audit(db, rules=catalog(rules), only=["T-AGE-001"])
     assert ids(default) == ["k-old"]
     assert "(limit 90)" in default.findings[0].message
     assert by_rule(default)["T-AGE-001"].params == {"max_age_days": 90}
-    stricter = audit(db, rules_dirs=[rules], only=["T-AGE-001"], params={"T-AGE-001": {"max_age_days": 20}})
+    stricter = audit(db, rules=catalog(rules), only=["T-AGE-001"], params={"T-AGE-001": {"max_age_days": 20}})
     assert ids(stricter) == ["k-new", "k-old"]
     assert by_rule(stricter)["T-AGE-001"].params == {"max_age_days": 20}
     con = duckdb.connect(str(db), read_only=True)
@@ -153,7 +153,7 @@ def test_bad_param_overrides_name_rule_and_param(tmp_path, overrides, words):
 def test_failed_family_makes_its_rules_error_while_others_run(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     snapshot(db, failed=["providers"])
-    result = audit(db, rules_dirs=[rules])
+    result = audit(db, rules=catalog(rules))
     res = by_rule(result)
     assert res["T-PRV-001"].status == "error"
     assert res["T-PRV-001"].error == "family providers was not collected: simulated failure"
@@ -170,7 +170,7 @@ def test_unavailable_family_is_empty_not_an_error(tmp_path, db):
     write_rule(rules, "T-SM-001", "SELECT id AS resource_id, model_alias AS resource_name, 'x' AS message "
                                   "FROM smart_models", families=["smart_models"])
     snapshot(db, unavailable=["smart_models"])
-    result = audit(db, rules_dirs=[rules], only=["T-SM-001"])
+    result = audit(db, rules=catalog(rules), only=["T-SM-001"])
     assert by_rule(result)["T-SM-001"].status == "pass" and result.exit_code == 0
 
 
@@ -182,7 +182,7 @@ def test_sql_failure_at_run_time_is_an_error_with_the_message(tmp_path, db):
     write_rule(rules, "T-NUL-001", "SELECT CASE WHEN id = 'k-new' THEN NULL ELSE id END AS resource_id, "
                                    "name AS resource_name, 'x' AS message FROM api_keys")
     snapshot(db)
-    result = audit(db, rules_dirs=[rules])
+    result = audit(db, rules=catalog(rules))
     res = by_rule(result)
     assert res["T-NUL-001"].status == "error" and "a result row has a NULL resource_id" in res["T-NUL-001"].error
     assert not [f for f in result.findings if f.rule_id == "T-NUL-001"]     # all of a rule's findings or none
@@ -198,7 +198,7 @@ def test_rule_sql_cannot_read_files(tmp_path, db):
     write_rule(rules, "T-FILE-001", f"SELECT a AS resource_id, a AS resource_name, 'x' AS message "
                                     f"FROM read_csv('{secret}')")
     snapshot(db)
-    res = by_rule(audit(db, rules_dirs=[rules]))["T-FILE-001"]
+    res = by_rule(audit(db, rules=catalog(rules)))["T-FILE-001"]
     assert res.status == "error" and "disabled by configuration" in res.error
 
 
@@ -207,12 +207,12 @@ def test_now_is_the_snapshot_taken_at_not_the_wall_clock(tmp_path, db):
     write_rule(rules, "T-AGE-001", KEY_AGE_SQL, params={"max_age_days": 90})
     data = {"api_keys": [key("k1", "ci", "2024-12-01T00:00:00Z")]}
     old = snapshot(db, data, taken_at="2025-01-01T00:00:00Z")   # 31 days old then; ~2 years by the wall clock
-    first = audit(db, old, rules_dirs=[rules])
+    first = audit(db, old, rules=catalog(rules))
     assert first.findings == [] and by_rule(first)["T-AGE-001"].checked == 1
     snapshot(db, data, taken_at="2026-01-01T00:00:00Z")         # a year later: 396 days old
-    later = audit(db, "latest", rules_dirs=[rules])
+    later = audit(db, "latest", rules=catalog(rules))
     assert ids(later) == ["k1"] and "396 days old" in later.findings[0].message
-    again = audit(db, old, rules_dirs=[rules])                   # the old snapshot, re-audited
+    again = audit(db, old, rules=catalog(rules))                   # the old snapshot, re-audited
     assert again.findings == [] and again.to_dict()["rules"] == first.to_dict()["rules"]
 
 
@@ -222,7 +222,7 @@ def test_checked_counts_first_family_or_checked_sql(tmp_path, db):
                checked_sql="SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND kind = $kind",
                params={"kind": "machine"})
     snapshot(db, org(api_keys=org()["api_keys"] + [key("k-user", "u", TAKEN, kind="user")]))
-    res = by_rule(audit(db, rules_dirs=[rules]))
+    res = by_rule(audit(db, rules=catalog(rules)))
     assert (res["T-EXP-001"].checked, res["T-EXP-001"].failed) == (4, 1)
     assert (res["T-PRV-001"].checked, res["T-PRV-001"].failed) == (2, 1)
     assert res["T-CHK-001"].checked == 3
@@ -238,8 +238,8 @@ def test_fingerprint_follows_the_resource_not_row_order_or_message(tmp_path, db)
     a = [key("k1", "one", TAKEN), key("k2", "two", TAKEN), key("k3", "three", TAKEN)]
     s1 = snapshot(db, {"api_keys": a}, taken_at="2026-11-01T00:00:00Z")
     s2 = snapshot(db, {"api_keys": list(reversed(a))}, taken_at="2026-11-02T00:00:00Z")
-    fp1 = {f.resource_id: f.fingerprint for f in audit(db, s1, rules_dirs=[rules]).findings}
-    fp2 = {f.resource_id: f.fingerprint for f in audit(db, s2, rules_dirs=[rules]).findings}
+    fp1 = {f.resource_id: f.fingerprint for f in audit(db, s1, rules=catalog(rules)).findings}
+    fp2 = {f.resource_id: f.fingerprint for f in audit(db, s2, rules=catalog(rules)).findings}
     assert fp1 == fp2 and len(set(fp1.values())) == 3
     assert fp1["k1"] == fingerprint("T-ANY-001", "api_keys", "k1")
     assert fingerprint("T-OTHER-001", "api_keys", "k1") != fp1["k1"]
@@ -253,8 +253,8 @@ def test_resource_key_and_family_columns(tmp_path, db):
                                    "kind FROM api_keys", families=["api_keys", "user_api_keys"])
     s1 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-01T00:00:00Z")
     s2 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-02T00:00:00Z")
-    f1, = audit(db, s1, rules_dirs=[rules]).findings
-    f2, = audit(db, s2, rules_dirs=[rules]).findings
+    f1, = audit(db, s1, rules=catalog(rules)).findings
+    f2, = audit(db, s2, rules=catalog(rules)).findings
     assert f1.resource_id != f2.resource_id and f1.fingerprint == f2.fingerprint
     assert f1.fingerprint == fingerprint("T-KEY-001", "user_api_keys", "name:one")
     assert f2.family == "user_api_keys" and f2.evidence == {"kind": "machine"}
@@ -274,14 +274,14 @@ def _stored(db: Path, sql: str, params=()):
 def test_reaudit_replaces_the_snapshot_rows(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     sid = snapshot(db)
-    first = audit(db, rules_dirs=[rules])
-    second = audit(db, rules_dirs=[rules])
+    first = audit(db, rules=catalog(rules))
+    second = audit(db, rules=catalog(rules))
     assert first.to_dict() == second.to_dict()
     assert _stored(db, "SELECT count(*), count(DISTINCT fingerprint) FROM findings WHERE snapshot_id = ?",
                    [sid]) == [(3, 3)]
     assert _stored(db, "SELECT count(*) FROM rule_results WHERE snapshot_id = ?", [sid]) == [(5,)]
     # a re-audit with fewer rules leaves only what this audit found
-    audit(db, rules_dirs=[rules], only=["T-EXP-001"])
+    audit(db, rules=catalog(rules), only=["T-EXP-001"])
     assert _stored(db, "SELECT rule_id, resource_id FROM findings") == [("T-EXP-001", "k-forever")]
     assert _stored(db, "SELECT rule_id FROM latest_findings") == [("T-EXP-001",)]
 
@@ -289,7 +289,7 @@ def test_reaudit_replaces_the_snapshot_rows(tmp_path, db):
 def test_stored_rows_carry_every_finding_field(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     sid = snapshot(db)
-    result = audit(db, rules_dirs=[rules], only=["T-AGE-001"])
+    result = audit(db, rules=catalog(rules), only=["T-AGE-001"])
     con = duckdb.connect(str(db), read_only=True)
     cur = con.execute("SELECT * FROM findings")
     row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
@@ -309,19 +309,19 @@ def test_first_seen_across_three_snapshots_in_any_audit_order(tmp_path, db):
     s1 = snapshot(db, {"api_keys": [k1]}, taken_at="2026-09-01T00:00:00Z")
     s2 = snapshot(db, {"api_keys": [k1, k2]}, taken_at="2026-10-01T00:00:00Z")
     s3 = snapshot(db, {"api_keys": [k1, k2]}, taken_at="2026-11-01T00:00:00Z")
-    r3 = audit(db, s3, rules_dirs=[rules])      # nothing earlier is stored yet
+    r3 = audit(db, s3, rules=catalog(rules))      # nothing earlier is stored yet
     assert {f.resource_id: f.first_seen for f in r3.findings} == {"k1": parse_ts("2026-11-01T00:00:00Z"),
                                                                   "k2": parse_ts("2026-11-01T00:00:00Z")}
-    audit(db, s1, rules_dirs=[rules])
-    r2 = audit(db, s2, rules_dirs=[rules])
+    audit(db, s1, rules=catalog(rules))
+    r2 = audit(db, s2, rules=catalog(rules))
     assert {f.resource_id: f.first_seen for f in r2.findings} == {"k1": parse_ts("2026-09-01T00:00:00Z"),
                                                                   "k2": parse_ts("2026-10-01T00:00:00Z")}
     # rows stored earlier were corrected when older snapshots were audited
     assert _stored(db, "SELECT resource_id, first_seen FROM findings WHERE snapshot_id = ? ORDER BY 1", [s3]) == [
         ("k1", parse_ts("2026-09-01T00:00:00Z")), ("k2", parse_ts("2026-10-01T00:00:00Z"))]
-    assert audit(db, s3, rules_dirs=[rules], store=False).findings[0].first_seen == parse_ts("2026-09-01T00:00:00Z")
+    assert audit(db, s3, rules=catalog(rules), store=False).findings[0].first_seen == parse_ts("2026-09-01T00:00:00Z")
     # re-auditing s1 without the rule drops its finding: later rows now first saw k1 in s2
-    audit(db, s1, rules_dirs=[rules], skip=["T-EXP-001"])
+    audit(db, s1, rules=catalog(rules), skip=["T-EXP-001"])
     assert _stored(db, "SELECT DISTINCT first_seen FROM findings WHERE resource_id = 'k1'") == [
         (parse_ts("2026-10-01T00:00:00Z"),)]
 
@@ -333,14 +333,14 @@ def test_only_and_skip_by_glob_family_and_comma_lists(tmp_path, db):
     snapshot(db)
 
     def evaluated(**kw):
-        return sorted(r.rule.id for r in audit(db, rules_dirs=[rules], **kw).rules)
+        return sorted(r.rule.id for r in audit(db, rules=catalog(rules), **kw).rules)
 
     assert evaluated(only=["T-*-001"], skip=["T-AGE-*"]) == ["T-EXP-001", "T-PRV-001"]
     assert evaluated(only=["providers"]) == ["T-PRV-001"]
     assert evaluated(only=["T-AGE-001,T-PRV-001"]) == ["T-AGE-001", "T-PRV-001"]
     assert evaluated(skip=["api_keys", "waivers"]) == ["T-PRV-001"]
     with pytest.raises(UsageError, match="--only T-NOPE-\\*: matches no rule id"):
-        audit(db, rules_dirs=[rules], only=["T-NOPE-*"])
+        audit(db, rules=catalog(rules), only=["T-NOPE-*"])
 
 
 @pytest.mark.parametrize("fail_on, code", [
@@ -350,7 +350,7 @@ def test_fail_on_thresholds(tmp_path, db, fail_on, code):
     rules = tmp_path / "r"
     write_rule(rules, "T-EXP-001", NO_EXPIRY_SQL, severity="high")
     snapshot(db)
-    result = audit(db, rules_dirs=[rules], fail_on=fail_on)   # one open finding, severity high
+    result = audit(db, rules=catalog(rules), fail_on=fail_on)   # one open finding, severity high
     assert result.exit_code == code
     assert result.summary()["exit_code"] == code
 
@@ -358,7 +358,7 @@ def test_fail_on_thresholds(tmp_path, db, fail_on, code):
 def test_exit_code_precedence_error_over_findings(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     snapshot(db, failed=["providers"])
-    result = audit(db, rules_dirs=[rules], fail_on="critical")
+    result = audit(db, rules=catalog(rules), fail_on="critical")
     assert result.at_or_above_fail_on() and result.errors
     assert result.exit_code == 4
 
@@ -366,7 +366,7 @@ def test_exit_code_precedence_error_over_findings(tmp_path, db):
 def test_json_shape_is_exactly_the_design(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     snapshot(db)
-    out = audit(db, rules_dirs=[rules], fail_on="high").to_dict()
+    out = audit(db, rules=catalog(rules), fail_on="high").to_dict()
     assert list(out) == ["snapshot", "summary", "rules", "findings"]
     assert {"id", "taken_at", "status"} <= set(out["snapshot"])
     assert out["summary"]["by_severity"]["critical"] == {"fail": 1, "waived": 0}
@@ -395,19 +395,19 @@ def test_needs_previous_compares_with_the_previous_snapshot(tmp_path, db):
     rules = tmp_path / "r"
     write_rule(rules, "T-NEW-001", NEW_KEYS_SQL, needs_previous=True)
     s1 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-01T00:00:00Z")
-    only = audit(db, s1, rules_dirs=[rules], only=["T-NEW-001"])
+    only = audit(db, s1, rules=catalog(rules), only=["T-NEW-001"])
     res = by_rule(only)["T-NEW-001"]
     assert (res.status, res.note, only.findings) == ("pass", "no previous snapshot to compare", [])
     s2 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN), key("k2", "two", TAKEN)]},
                   taken_at="2026-11-02T00:00:00Z")
-    second = audit(db, s2, rules_dirs=[rules], only=["T-NEW-001"])
+    second = audit(db, s2, rules=catalog(rules), only=["T-NEW-001"])
     assert ids(second) == ["k2"] and second.findings[0].message == f"key two was added since snapshot {s1}"
     assert second.snapshot["previous_id"] == s1
     # a snapshot stored later but taken earlier is not "previous" for s2 ... but it is for nothing else
     s0 = snapshot(db, {"api_keys": []}, taken_at="2026-10-01T00:00:00Z")
-    assert ids(audit(db, s2, rules_dirs=[rules], only=["T-NEW-001"])) == ["k2"]
-    assert ids(audit(db, s1, rules_dirs=[rules], only=["T-NEW-001"])) == ["k1"]
-    assert audit(db, s0, rules_dirs=[rules], only=["T-NEW-001"]).rules[0].note is not None
+    assert ids(audit(db, s2, rules=catalog(rules), only=["T-NEW-001"])) == ["k2"]
+    assert ids(audit(db, s1, rules=catalog(rules), only=["T-NEW-001"])) == ["k1"]
+    assert audit(db, s0, rules=catalog(rules), only=["T-NEW-001"]).rules[0].note is not None
 
 
 def test_needs_previous_with_a_failed_family_in_the_previous_snapshot_is_an_error(tmp_path, db):
@@ -415,7 +415,7 @@ def test_needs_previous_with_a_failed_family_in_the_previous_snapshot_is_an_erro
     write_rule(rules, "T-NEW-001", NEW_KEYS_SQL, needs_previous=True)
     s1 = snapshot(db, {}, taken_at="2026-11-01T00:00:00Z", failed=["api_keys"])
     snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-02T00:00:00Z")
-    result = audit(db, rules_dirs=[rules], only=["T-NEW-001"])
+    result = audit(db, rules=catalog(rules), only=["T-NEW-001"])
     assert result.rules[0].status == "error" and result.exit_code == 4
     assert result.rules[0].error == f"family api_keys was not collected in the previous snapshot {s1}: " \
                                     "simulated failure"
@@ -444,7 +444,7 @@ def test_evidence_keeps_types_and_one_finding_per_resource(tmp_path, db):
         FROM api_keys, range(2) r(n)""")   # two rows per key: one finding each, the first by message
     k = key("k1", "one", "2026-01-05T10:00:00Z", scopes=["read"])
     snapshot(db, {"api_keys": [k]})
-    result = audit(db, rules_dirs=[rules], only=["T-EV-001"])
+    result = audit(db, rules=catalog(rules), only=["T-EV-001"])
     (f,) = result.findings
     assert f.message == "issue 0" and result.rules[0].failed == 1
     assert f.evidence == {"raw": k, "created_at": "2026-01-05T10:00:00Z", "later": "2026-01-05T10:00:00.000001Z",
@@ -457,10 +457,10 @@ def test_report_order_is_the_same_with_and_without_waivers(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     keys = [key(f"k{i}", name, TAKEN, expires_at=None) for i, name in enumerate(["b", "B", "é", "a b", "Z"])]
     snapshot(db, org(api_keys=keys))
-    plain = audit(db, rules_dirs=[rules])            # order comes from SQL
+    plain = audit(db, rules=catalog(rules))            # order comes from SQL
     assert [f.resource_name for f in plain.findings if f.rule_id == "T-EXP-001"] == ["B", "Z", "a b", "b", "é"]
     assert plain.findings == sorted(plain.findings, key=_order)
-    waived = audit(db, rules_dirs=[rules], waivers=[{"rule_id": "T-EXP-001", "resource_name": "B",
+    waived = audit(db, rules=catalog(rules), waivers=[{"rule_id": "T-EXP-001", "resource_name": "B",
                                                       "justification": "j", "owner": "o", "expires": "2027-01-01"}])
     assert [(f.resource_name, f.status) for f in waived.findings if f.rule_id == "T-EXP-001"] == [
         ("Z", "fail"), ("a b", "fail"), ("b", "fail"), ("é", "fail"), ("B", "waived")]

@@ -8,7 +8,7 @@ import yaml
 from gwaudit.errors import ConfigError
 from gwaudit.rules import audit, load_waivers, parse_waivers
 from gwaudit.timeutil import parse_ts
-from tests.enginekit import TAKEN, snapshot, standard_rules
+from tests.enginekit import TAKEN, catalog, snapshot, standard_rules
 
 WHEN = parse_ts(TAKEN)  # 2026-11-27T06:00:00Z
 
@@ -36,32 +36,32 @@ def write_waivers(tmp_path, entries, wrap=False):
 def test_waiver_by_resource_id_marks_the_finding_waived_and_spares_fail_on(tmp_path, org_db):
     db, rules = org_db
     path = write_waivers(tmp_path, [waiver()], wrap=True)
-    result = audit(db, rules_dirs=[rules], waivers=path, fail_on="critical")
+    result = audit(db, rules=catalog(rules), waivers=path, fail_on="critical")
     f = next(f for f in result.findings if f.rule_id == "T-EXP-001")
     assert f.status == "waived"
     assert f.waiver == {"index": 1, "rule_id": "T-EXP-001", "resource_id": "k-forever",
                         "justification": "break-glass key, in a vault", "owner": "secops@example.com",
                         "expires": "2027-03-31"}
     assert result.exit_code == 0                       # the only critical finding is waived
-    assert audit(db, rules_dirs=[rules], fail_on="critical").exit_code == 1
+    assert audit(db, rules=catalog(rules), fail_on="critical").exit_code == 1
     assert result.summary()["by_severity"]["critical"] == {"fail": 0, "waived": 1}
     assert not [f for f in result.findings if f.rule_id.startswith("GW-WAIVER")]
 
 
 def test_waiver_by_resource_name_glob(org_db):
     db, rules = org_db
-    result = audit(db, rules_dirs=[rules], waivers=[
+    result = audit(db, rules=catalog(rules), waivers=[
         waiver(rule_id="T-AGE-001", resource_id=None, resource_name="old ci*")])
     assert [f.status for f in result.findings if f.rule_id == "T-AGE-001"] == ["waived"]
     # the glob is case-sensitive and anchored
-    result = audit(db, rules_dirs=[rules], waivers=[
+    result = audit(db, rules=catalog(rules), waivers=[
         waiver(rule_id="T-AGE-001", resource_id=None, resource_name="ci*")])
     assert [f.status for f in result.findings if f.rule_id == "T-AGE-001"] == ["fail"]
 
 
 def test_expired_waiver_stops_applying_and_is_reported(org_db):
     db, rules = org_db
-    result = audit(db, rules_dirs=[rules], fail_on="critical",
+    result = audit(db, rules=catalog(rules), fail_on="critical",
                    waivers=[waiver(), waiver(rule_id="T-AGE-001", resource_id="k-old", expires="2026-11-26")])
     age = next(f for f in result.findings if f.rule_id == "T-AGE-001")
     assert age.status == "fail" and age.waiver is None
@@ -78,15 +78,15 @@ def test_expired_waiver_stops_applying_and_is_reported(org_db):
 
 def test_date_expiry_lasts_through_that_day(org_db):
     db, rules = org_db
-    result = audit(db, rules_dirs=[rules], waivers=[waiver(expires="2026-11-27")])   # taken 06:00 that day
+    result = audit(db, rules=catalog(rules), waivers=[waiver(expires="2026-11-27")])   # taken 06:00 that day
     assert next(f for f in result.findings if f.rule_id == "T-EXP-001").status == "waived"
-    result = audit(db, rules_dirs=[rules], waivers=[waiver(expires="2026-11-27T05:59:59Z")])
+    result = audit(db, rules=catalog(rules), waivers=[waiver(expires="2026-11-27T05:59:59Z")])
     assert next(f for f in result.findings if f.rule_id == "T-EXP-001").status == "fail"
 
 
 def test_stale_waiver_is_reported(org_db):
     db, rules = org_db
-    result = audit(db, rules_dirs=[rules], waivers=[waiver(), waiver(resource_id="k-deleted"),
+    result = audit(db, rules=catalog(rules), waivers=[waiver(), waiver(resource_id="k-deleted"),
                                                     waiver(rule_id="T-GONE-001")])
     stale = sorted((f.resource_id, f.severity, f.message) for f in result.findings if f.rule_id == "GW-WAIVER-002")
     assert [s[:2] for s in stale] == [("waiver:2", "low"), ("waiver:3", "low")]
@@ -97,16 +97,16 @@ def test_stale_waiver_is_reported(org_db):
 def test_stale_is_not_judged_for_rules_not_evaluated(org_db):
     db, rules = org_db
     entries = [waiver(rule_id="T-PRV-001", resource_id="p-nothing")]
-    skipped = audit(db, rules_dirs=[rules], waivers=entries, skip=["T-PRV-001"])
+    skipped = audit(db, rules=catalog(rules), waivers=entries, skip=["T-PRV-001"])
     assert not [f for f in skipped.findings if f.rule_id == "GW-WAIVER-002"]
-    ran = audit(db, rules_dirs=[rules], waivers=entries)
+    ran = audit(db, rules=catalog(rules), waivers=entries)
     assert [f.resource_id for f in ran.findings if f.rule_id == "GW-WAIVER-002"] == ["waiver:1"]
 
 
 def test_waiver_findings_keep_their_fingerprint_when_entries_move(org_db):
     db, rules = org_db
-    a = audit(db, rules_dirs=[rules], waivers=[waiver(), waiver(resource_id="k-deleted")])
-    b = audit(db, rules_dirs=[rules], waivers=[waiver(resource_id="k-deleted"), waiver()])
+    a = audit(db, rules=catalog(rules), waivers=[waiver(), waiver(resource_id="k-deleted")])
+    b = audit(db, rules=catalog(rules), waivers=[waiver(resource_id="k-deleted"), waiver()])
     fa, = [f for f in a.findings if f.rule_id == "GW-WAIVER-002"]
     fb, = [f for f in b.findings if f.rule_id == "GW-WAIVER-002"]
     assert (fa.resource_id, fb.resource_id) == ("waiver:2", "waiver:1") and fa.fingerprint == fb.fingerprint
@@ -164,7 +164,7 @@ def test_invalid_waiver_file_stops_the_audit_before_anything_is_stored(tmp_path,
     db, rules = org_db
     path = write_waivers(tmp_path, [waiver(owner=None)])
     with pytest.raises(ConfigError, match="waiver #1 \\(rule_id T-EXP-001\\): owner: missing"):
-        audit(db, rules_dirs=[rules], waivers=path)
+        audit(db, rules=catalog(rules), waivers=path)
     import duckdb
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT count(*) FROM rule_results").fetchall() == [(0,)]
