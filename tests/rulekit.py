@@ -13,8 +13,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from gwaudit.resources import rules_dir
-from gwaudit.rules import Rule, RuleResult, evaluate, load_rule_file
+from gwaudit.rules import RuleResult, evaluate, load_rule_file
+from gwaudit.rules.engine import open_snapshot, prepare
+from gwaudit.store import Store
 from gwaudit.testing import store_snapshot
 
 
@@ -24,9 +28,26 @@ def rule_file(rule_id: str, root: Path | None = None) -> Path:
     return matches[0]
 
 
-def load_rule(rule_id: str, root: Path | None = None) -> Rule:
-    """The validated rule (a ConfigError names the file and field when it is not valid)."""
-    return load_rule_file(rule_file(rule_id, root))
+def load_rule(rule_id: str, root: Path | None = None) -> dict[str, Any]:
+    """The rule file's mapping, after the engine's loader validated it (a ConfigError names the
+    file and field when it is not valid)."""
+    path = rule_file(rule_id, root)
+    load_rule_file(path)
+    return yaml.safe_load(path.read_text())
+
+
+def run_sql(db: Path, sid: int, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run one statement (a rule's sql or checked_sql) as the engine does: sandboxed, the plain
+    family names showing snapshot ``sid``, ``$now`` = its taken_at, ``$snapshot_id``, and the
+    ``params`` the statement uses. Returns the rows as dicts."""
+    with Store(db).reader(sandboxed=True) as con:
+        snap = open_snapshot(con, sid)
+        prepare(con, snap, [])
+        values = {**params, "now": snap.taken_at, "snapshot_id": snap.id}
+        (stmt,) = con.extract_statements(sql)
+        cur = con.execute(sql, {name: values[name] for name in stmt.named_parameters})
+        columns = [d[0] for d in cur.description]
+        return [dict(zip(columns, row)) for row in cur.fetchall()]
 
 
 def rule_result(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
@@ -34,7 +55,7 @@ def rule_result(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
                 rules_root: Path | None = None, **snapshot_kw: Any) -> RuleResult:
     """Store ``data`` as a snapshot in a fresh database under ``tmp_path`` and evaluate the rule:
     the engine's result (``status``, ``error``, ``checked``, ``raw_rows()``)."""
-    rule = load_rule(rule_id, rules_root)
+    rule = load_rule_file(rule_file(rule_id, rules_root))
     db = tmp_path / f"{rule_id}.duckdb"
     sid = store_snapshot(db, data, taken_at=taken_at, folder=tmp_path / f"{rule_id}-{len(list(tmp_path.iterdir()))}",
                          **snapshot_kw)
