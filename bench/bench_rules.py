@@ -8,12 +8,15 @@ Baseline = the same SQL statements with the same parameters on the same kind of 
 (sandboxed reader, family names scoped to the snapshot), rows fetched into Python, nothing else.
 Both run in this process, interleaved, best of --repeat.
 
-    python bench/bench_rules.py [--resources 100000] [--repeat 3] [--rules-dir DIR]
+    python bench/bench_rules.py [--scale 50] [--repeat 3] [--rules-dir DIR] [--bench-rules]
+    python bench/bench_rules.py --synthetic 100000 --bench-rules     # the worst case: a finding per resource
 
-All loaded rules run (built-in + --rules-dir). When the built-in catalog holds fewer than 5 SQL
-rules (a branch without it), a set of representative bench rules is added so there is something
-to measure; they return many rows on purpose (every matching key is a finding).
-Target (engine issue): engine time <= 3x the baseline.
+The snapshot is the simulator's generated org (``write_generated(--scale)``: ~1,900 resources per
+unit, internally consistent), or with ``--synthetic N`` bench/_synthetic.py's clones of the
+reference examples. All loaded rules run (built-in + --rules-dir). ``--bench-rules`` adds seven
+representative rules that fire on nearly every key (every clone of a failing example fails), to
+measure the cost per finding; they are added anyway when the built-in catalog has fewer than 5
+SQL rules. Target (engine issue): engine time <= 3x the baseline.
 """
 
 from __future__ import annotations
@@ -106,7 +109,9 @@ def timed(fn) -> tuple[float, float, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--resources", type=int, default=100_000)
+    ap.add_argument("--scale", type=int, default=50, help="generated org scale (simulator.write_generated)")
+    ap.add_argument("--synthetic", type=int, metavar="N", help="use bench/_synthetic.py with N resources instead")
+    ap.add_argument("--bench-rules", action="store_true", help="add the bench's own rules")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--rules-dir", type=Path, action="append", default=[])
     ap.add_argument("--folder", type=Path, help="use this snapshot folder instead of a synthetic one")
@@ -115,18 +120,22 @@ def main() -> None:
         tmp = Path(tmp)
         if args.folder:
             folder = args.folder
-        else:
+        elif args.synthetic:
             import _synthetic
 
-            folder = _synthetic.build(tmp / "snap", args.resources)
+            folder = _synthetic.build(tmp / "snap", args.synthetic)
+        else:
+            from gwaudit.simulator import write_generated
+
+            folder = write_generated(args.scale, tmp / "snap")
         db = tmp / "bench.duckdb"
         stored = import_folder(db, folder)
         print(f"snapshot: {stored.resource_count:,} resources")
         dirs = list(args.rules_dir)
         builtin_sql = [r for r in load_rules() if not r.is_engine]
-        if len(builtin_sql) < 5:
+        if args.bench_rules or len(builtin_sql) < 5:
             dirs.append(write_bench_rules(tmp / "bench-rules"))
-            print(f"built-in catalog has {len(builtin_sql)} SQL rule(s): adding {len(BENCH_RULES)} bench rules")
+            print(f"built-in catalog: {len(builtin_sql)} SQL rules; adding {len(BENCH_RULES)} bench rules")
         rules = load_rules(dirs)
         sql_rules = [r for r in rules if not r.is_engine]
         params = effective_params(rules, None)
