@@ -28,7 +28,7 @@ from ..timeutil import utcnow
 from . import findings as fnd
 from .builtin import EXPIRED_WAIVER, STALE_WAIVER, WAIVER_FAMILY
 from .findings import Finding
-from .loader import PREVIOUS_BINDING, SEVERITIES, SEVERITY_RANK, Rule, effective_params, load_rules
+from .loader import PREVIOUS_BINDING, SEVERITIES, SEVERITY_RANK, Rule, effective_params, first_line, load_rules
 from .waivers import Waiver, resolve_waivers
 
 NO_PREVIOUS = "no previous snapshot to compare"
@@ -158,13 +158,8 @@ def evaluate_rule(con: duckdb.DuckDBPyConnection, snap: Snapshot, rule: Rule, pa
             res.raw = rel.fetchall()
         fnd.stage_rule(rel, rule)  # one statement: all of the rule's findings, or none
     except duckdb.Error as exc:
-        res.status, res.error, res.checked, res.raw = "error", f"the rule's SQL failed: {_first_line(exc)}", 0, []
+        res.status, res.error, res.checked, res.raw = "error", f"the rule's SQL failed: {first_line(exc)}", 0, []
     return res
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 # ---------------------------------------------------------------- waivers

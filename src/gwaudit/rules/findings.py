@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from .. import store as _store
+from ..store import _lit, _q
 from ..output import dumps, jsonable
 from .loader import SEVERITY_RANK, Rule
 
@@ -107,14 +108,6 @@ class Finding:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: jsonable(getattr(self, k)) for k in FINDING_FIELDS}
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _evidence_expr(name: str, typ: str) -> str:

@@ -116,10 +116,6 @@ class Rule(BaseModel):
         """Names of the ``$parameters`` the SQL (or checked_sql) uses."""
         return self._checked_bindings if checked else self._bindings
 
-    def frameworks_text(self) -> str:
-        """``soc2:CC6.1;iso27001:A.5.17`` (the CSV form)."""
-        return ";".join(f"{k}:{c}" for k in FRAMEWORKS for c in self.frameworks.get(k, []))
-
     def describe(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything about the rule, as plain data (``rules show``, ``rules list --format json``)."""
         out = self.model_dump(mode="json")
@@ -204,7 +200,7 @@ def parse_sql(sql: str, where: str) -> frozenset[str]:
         try:
             statements = con.extract_statements(sql)
         except duckdb.Error as exc:
-            raise ConfigError(f"{where}: the SQL does not parse: {_first_line(exc)}", hint=_HINT) from None
+            raise ConfigError(f"{where}: the SQL does not parse: {first_line(exc)}", hint=_HINT) from None
         if len(statements) != 1:
             raise ConfigError(f"{where}: expected exactly one SQL statement, found {len(statements)}", hint=_HINT)
         (stmt,) = statements
@@ -250,7 +246,8 @@ def _clock_reads(con: duckdb.DuckDBPyConnection, sql: str) -> str | None:
     return found[0] if found else None
 
 
-def _first_line(exc: Exception) -> str:
+def first_line(exc: Exception) -> str:
+    """The first non-empty line of a DuckDB error (its kind and message, without the caret lines)."""
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     return lines[0] if lines else type(exc).__name__
 

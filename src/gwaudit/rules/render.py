@@ -90,7 +90,6 @@ def audit_csv(result: AuditResult) -> str:
         d["evidence"] = json.dumps(d["evidence"], ensure_ascii=False)
         d["frameworks"] = frameworks_cell(f.frameworks)
         d["waiver"] = json.dumps(d["waiver"], ensure_ascii=False) if d["waiver"] is not None else None
-        d["snapshot_id"] = f.snapshot_id
         rows.append([d[c] for c in CSV_COLUMNS])
     return csv_text(CSV_COLUMNS, rows)
 
