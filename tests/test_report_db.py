@@ -18,9 +18,12 @@ from gwaudit.resources import sample_snapshots
 from gwaudit.store import Store
 from gwaudit.testing import store_snapshot
 
-# Until the rule engine and the diff are merged into this branch (removed when they are).
-pytest.importorskip("gwaudit.rules")
-pytest.importorskip("gwaudit.diff")
+try:
+    import gwaudit.diff  # noqa: F401
+    HAVE_DIFF = True
+except ImportError:  # PENDING-DIFF: the diff branch has not landed
+    HAVE_DIFF = False
+
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +64,11 @@ def test_a_quarter_is_audited_first_and_rendered_in_every_format(quarter, sample
     assert report["summary"]["new_in_period"] is not None
     if report["summary"]["resolved_in_period"]:
         assert report["summary"]["mean_time_to_resolve_days"] > 0
-    assert data.changes, "the sample org changes between its two snapshots"
-    assert report["changes"]["items"]
+    if HAVE_DIFF:
+        assert data.changes, "the sample org changes between its two snapshots"
+        assert report["changes"]["items"]
+    else:  # PENDING-DIFF
+        assert "no diff module" in report["changes"]["note"]
     inventory = {p.stem for p in (out / f"{stem}-inventory").iterdir()}
     assert {"api_keys", "providers", "model_routes"} <= inventory
 
@@ -80,6 +86,7 @@ def test_the_pdf_of_the_quarter(quarter) -> None:
     assert set(reader.attachments) == {"findings.csv", "findings.json"}
 
 
+@pytest.mark.skipif(not HAVE_DIFF, reason="PENDING-DIFF: gwaudit.diff is not on main yet")
 def test_changes_carry_before_after_and_who(quarter) -> None:
     result, out = quarter
     modified = [c for c in result.data.changes if c.kind == "modified"]

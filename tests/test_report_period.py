@@ -93,3 +93,15 @@ def test_inventory_reads_each_family_of_the_audited_snapshot(tmp_path: Path, exa
     assert inv["api_keys"].count == len(load_example("api_keys"))
     assert inv["model_pricing"].count == len(load_example("model_pricing"))
     assert "raw" not in inv["api_keys"].columns and "name" in inv["api_keys"].columns
+
+
+def test_org_name_is_the_gateway_host_not_a_loopback_address() -> None:
+    from gwaudit.report.data import org_name
+    from tests.report_data import snapshot
+
+    snap = snapshot(1, 0)
+    assert org_name(snap) == "acme.platform.barndoor.ai"
+    snap.base_url = "http://127.0.0.1:41234/api/llm-gateway"
+    assert org_name(snap, ["http://localhost:1", "https://northwind.platform.barndoor.ai/api/llm-gateway"]) \
+        == "northwind.platform.barndoor.ai"
+    assert org_name(snap) == snap.org_id
