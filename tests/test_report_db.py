@@ -120,3 +120,38 @@ def test_build_report_data_for_the_first_snapshot_has_no_changes(tmp_path: Path,
     assert "No earlier snapshot" in (data.changes_note or "")
     assert data.summary.new is None
     assert not data.incomplete
+
+
+def test_waivers_file_reaudits_and_lists_each_entry_with_its_state(sample_db: Path, quarter, tmp_path: Path) -> None:
+    import shutil
+
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(sample_db, db)
+    target = next(f for f in quarter[0].data.findings if f.status == "fail")
+    waivers = tmp_path / "waivers.yaml"
+    waivers.write_text(f"""
+- rule_id: {target.rule_id}
+  resource_id: "{target.resource_id}"
+  justification: "Accepted until the migration <b>ends</b>"
+  owner: alice@example.com
+  expires: 2027-06-30
+- rule_id: {target.rule_id}
+  resource_name: "nothing-matches-*"
+  justification: Old exception
+  owner: bob@example.com
+  expires: 2027-06-30
+- rule_id: {target.rule_id}
+  resource_name: "*"
+  justification: Long gone
+  owner: carol@example.com
+  expires: 2026-10-01
+""")
+    result = make_report(db, ReportOptions(period="2026-Q4", out=tmp_path / "out", formats=["html", "json"],
+                                           waivers=waivers))
+    states = {(w.owner, w.state, w.matched) for w in result.data.waivers}
+    assert states == {("alice@example.com", "active", 1), ("bob@example.com", "stale", 0),
+                      ("carol@example.com", "expired", 0)}
+    waived = [f for f in result.data.findings if f.status == "waived"]
+    assert [(f.rule_id, f.resource_id) for f in waived] == [(target.rule_id, target.resource_id)]
+    html = next(p for p in result.paths if p.suffix == ".html").read_text(encoding="utf-8")
+    assert "Accepted until the migration &lt;b&gt;ends&lt;/b&gt;" in html
