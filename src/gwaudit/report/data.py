@@ -169,8 +169,9 @@ def _ensure_audited(db: Path | str, sel: Selection, *, waivers: Optional[Path], 
     with Store(db, wait=wait).reader() as con:
         todo = [sid for sid in (sel.baseline, sel.audited)
                 if sid is not None and (not _audited(con, sid) or (waivers is not None and sid == sel.audited))]
-    for sid in todo:
-        audit(db, sid, rules_dirs=rules_dirs, params=params, waivers=waivers, wait=wait, store=True)
+    for sid in todo:  # waivers are for the audited snapshot (they are checked against its date)
+        audit(db, sid, rules_dirs=rules_dirs, params=params, waivers=waivers if sid == sel.audited else None,
+              wait=wait, store=True)
 
 
 def _catalog(rules_dirs: Sequence[Path]) -> dict[str, Any]:
