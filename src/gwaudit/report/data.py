@@ -102,7 +102,7 @@ def build_report_data(db: Path | str, *, snapshot: Optional[str] = None, period:
     lifecycle_note = _lifecycle(diff, summary, (db, sel, wait))
     if lifecycle_note:
         notes.append(lifecycle_note)
-    waiver_rows = _waivers(findings, waivers, snap.taken_at, rules)
+    waiver_rows = _waivers(findings, waivers, snap.taken_at)
     return ReportData(
         org=org, snapshot=snap, generated_at=now or utcnow(), tool_version=__version__,
         summary=summary, classification=classification,
@@ -262,8 +262,7 @@ def _trend(con: duckdb.DuckDBPyConnection, ids: list[int]) -> list[TrendPoint]:
     return points
 
 
-def _waivers(findings: list[Finding], waivers_file: Optional[Path], taken_at: datetime,
-             rules: list[Rule]) -> list[Waiver]:
+def _waivers(findings: list[Finding], waivers_file: Optional[Path], taken_at: datetime) -> list[Waiver]:
     """The waivers in force: the entries of ``waivers_file`` with their state and the findings
     they waive, or (without a file) the waivers recorded on the stored findings."""
     matched: dict[tuple[str, str], int] = {}
