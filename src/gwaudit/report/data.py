@@ -4,7 +4,7 @@ derivations every source of report data shares (controls, summary figures)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 from urllib.parse import urlsplit
@@ -102,6 +102,7 @@ def build_report_data(db: Path | str, *, snapshot: Optional[str] = None, period:
     lifecycle_note = _lifecycle(diff, summary, (db, sel, wait))
     if lifecycle_note:
         notes.append(lifecycle_note)
+    _use_lifecycle_figures(db, sel, baseline, summary, wait)
     waiver_rows = _waivers(findings, waivers, snap.taken_at)
     return ReportData(
         org=org, snapshot=snap, generated_at=now or utcnow(), tool_version=__version__,
@@ -373,6 +374,22 @@ def _changes(d: Any) -> tuple[list[Change], Optional[str]]:
     if not_compared:
         note = "Some families could not be compared: " + ", ".join(not_compared) + "."
     return out, note
+
+
+def _use_lifecycle_figures(db: Path | str, sel: Selection, baseline: Optional[SnapshotRef], summary: Summary,
+                           wait: float) -> None:
+    """The period's figures from :mod:`gwaudit.lifecycle` when it is part of the build: findings
+    opened and resolved since the start of the period (or since the baseline snapshot), and the
+    mean time to resolve the ones resolved in it. Otherwise the figures computed above stay."""
+    try:
+        from ..lifecycle import lifecycle_figures
+    except ImportError:  # PENDING-DIFF
+        return
+    start = sel.start or (baseline.taken_at + timedelta(microseconds=1) if baseline else None)
+    total = lifecycle_figures(db, snapshot=sel.audited, start=start, wait=wait).total
+    if start is not None:
+        summary.new, summary.resolved = int(total["opened"]), int(total["resolved"])
+        summary.mean_time_to_resolve_days = total["mean_days_to_resolve"]
 
 
 def _lifecycle(d: Any, summary: Summary, con_args: tuple[Path | str, Selection, float]) -> Optional[str]:
