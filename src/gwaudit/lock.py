@@ -49,6 +49,19 @@ def describe_holder(holder: dict[str, Any] | None) -> str:
             f"{age}")
 
 
+class _Held:
+    """The process's one FileLock per database, shared by every WriteLock on that path, so that
+    nested writers in one process (``gwaudit run``: collect, audit, report, prune) re-enter
+    instead of waiting for themselves (flock locks belong to an open file, not a process)."""
+
+    def __init__(self, path: str):
+        self.lock = FileLock(path, mode=0o600)
+        self.depth = 0
+
+
+_HELD: dict[str, _Held] = {}
+
+
 class WriteLock:
     """Re-entrant within a process; waits at most ``wait`` seconds for another process."""
 
@@ -57,8 +70,17 @@ class WriteLock:
         self.wait = wait
         self.command = command or " ".join(os.path.basename(a) if i == 0 else a
                                            for i, a in enumerate(sys.argv[:2]))
-        self._lock = FileLock(str(self.db_path) + ".lock", mode=0o600)
-        self._depth = 0
+        key = os.path.abspath(str(self.db_path) + ".lock")
+        self._shared = _HELD.setdefault(key, _Held(key))
+        self._lock = self._shared.lock
+
+    @property
+    def _depth(self) -> int:
+        return self._shared.depth
+
+    @_depth.setter
+    def _depth(self, value: int) -> None:
+        self._shared.depth = value
 
     def acquire(self) -> None:
         if self._depth:
