@@ -146,6 +146,8 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
     opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
     opts.api_root()  # validate before resolving the token
     token = token_from(c, token_file, token_command)
+    if c.interactive:
+        opts.on_progress = _progress_bar("collecting")
     result = collect(c.db, opts, token, export_dir=export_dir, wait=c.wait)
     report = result.report
     if fmt == "json":
@@ -295,6 +297,79 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
         raise IncompleteEvidence(f"the report is written, but snapshot {result.data.snapshot.id} is incomplete: "
                                  f"{', '.join(result.data.missing_families)} could not be collected",
                                  hint="every format says so; collect again for a complete report")
+
+# ---------------------------------------------------------------- run (cron)
+
+@cli.command("run")
+@api_options
+@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Extra rule folder (repeatable) [config rules.dirs].")
+@click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help="Waivers file [config waivers.file].")
+@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info", "none"]), default=None,
+              help="Exit 1 when an open finding is at or above this severity [config audit.fail_on; none].")
+@click.option("--format", "formats", multiple=True, metavar="LIST",
+              help="Report formats, comma-separated: html,pdf,csv,json [config report.formats; all four].")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Report folder; dated files plus latest/ copies [config report.out; ./reports].")
+@click.option("--classification", metavar="TEXT", help="Report marking [config report.classification; Internal].")
+@click.option("--notify-webhook", metavar="URL", help="POST a JSON summary here after the run [config notify.webhook].")
+@click.option("--notify-format", type=click.Choice(["json", "slack"]), default=None,
+              help="Webhook payload: plain JSON or a Slack-compatible message [config notify.format; json].")
+@click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also keep the collected snapshot folder here.")
+@pass_ctx
+def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
+            concurrency: int | None, timeout: float | None, max_retry_time: float | None,
+            rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None, formats: tuple[str, ...],
+            out_dir: Path | None, classification: str | None, notify_webhook: str | None,
+            notify_format: str | None, export_dir: Path | None) -> None:
+    """Collect, audit (with waivers), report, prune and notify in one step, for cron.
+
+    Holds the database for the whole run: an overlapping run waits --wait seconds, then exits 5
+    naming the holder. Exit code: the worst that happened (5 runtime, 3 auth refused,
+    4 evidence incomplete, 1 findings at or above --fail-on, 0 ok). Retention comes from the
+    configuration's [retention] table; without one nothing is pruned.
+    """
+    from .report import parse_formats
+    from .runner import RunOptions, run
+
+    cfg = c.config
+    opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
+    opts.api_root()
+    token = token_from(c, token_file, token_command)
+    if c.interactive:
+        opts.on_progress = _progress_bar("collecting")
+    result = run(RunOptions(
+        db=c.db, collect=opts, token=token, rules_dirs=list(rules_dirs) or cfg.rules.dirs,
+        params=cfg.rule_params(), waivers=waivers or cfg.waivers.file, fail_on=fail_on or cfg.audit.fail_on,
+        formats=parse_formats(formats) if formats else list(cfg.report.formats), out=out_dir or cfg.report.out,
+        classification=classification or cfg.report.classification,
+        max_resources_per_rule=cfg.report.max_resources_per_rule,
+        retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
+        webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
+        wait=c.wait, export_dir=export_dir), echo=c.echo)
+    c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
+    if result.exit_code:
+        raise click.exceptions.Exit(result.exit_code)
+
+
+def _progress_bar(label: str) -> Callable[[int, int], None]:
+    """A click progress bar on stderr, fed by (done, total) callbacks whose total may grow."""
+    state: dict[str, Any] = {}
+
+    def update(done: int, total: int) -> None:
+        bar = state.get("bar")
+        if bar is None:
+            bar = state["bar"] = click.progressbar(length=total, label=label, file=sys.stderr,
+                                                   show_pos=True, width=30)
+            bar.__enter__()
+        bar.length = max(total, done)
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+            state.clear()
+    return update
+
 
 # ---------------------------------------------------------------- config
 

@@ -1,0 +1,218 @@
+"""``gwaudit run``: collect, audit, report, prune and notify in one step, for cron.
+
+The whole run holds the database's write lock, so two overlapping runs never write at the same
+time: the second waits up to ``--wait`` seconds, then exits 5 naming the holder. The exit code
+is the worst thing that happened, ranked for an operator:
+
+    5 runtime failure  >  3 authentication refused  >  4 evidence incomplete  >  1 findings  >  0
+
+A webhook that fails is logged and does not change the exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+from . import __version__
+from .auth import Token
+from .collector import CollectOptions, CollectResult, collect
+from .errors import (EXIT_AUTH, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_RUNTIME, AuthError,
+                     GwauditError, RuntimeFailure)
+from .lock import WriteLock
+from .logsetup import get
+
+log = get("run")
+
+_RANK = {EXIT_OK: 0, EXIT_FINDINGS: 1, EXIT_INCOMPLETE: 2, EXIT_AUTH: 3, EXIT_RUNTIME: 4}
+
+
+def worst(*codes: int) -> int:
+    return max(codes, key=lambda c: _RANK.get(c, 5))
+
+
+@dataclass
+class RunOptions:
+    db: Path
+    collect: CollectOptions
+    token: Token
+    rules_dirs: Sequence[Path] = ()
+    params: Optional[dict[str, dict[str, Any]]] = None
+    waivers: Optional[Path] = None
+    fail_on: Optional[str] = None
+    formats: Sequence[str] = ("html", "pdf", "csv", "json")
+    out: Path = Path("reports")
+    classification: str = "Internal"
+    max_resources_per_rule: int = 25
+    template_dir: Optional[Path] = None
+    retention: Optional[dict[str, int]] = None  # keep_daily/... -> count; None or all empty: no pruning
+    webhook: Optional[str] = None
+    webhook_format: str = "json"
+    webhook_timeout: float = 10.0
+    wait: float = 30.0
+    export_dir: Optional[Path] = None
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    summary: dict[str, Any]
+    reports: list[Path] = field(default_factory=list)
+
+
+def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResult:
+    """Run the pipeline; never raises for what it can report (the exit code says it)."""
+    summary: dict[str, Any] = {"tool_version": __version__, "status": "started", "exit_code": None,
+                               "base_url": opts.collect.api_root(), "evidence_problems": [],
+                               "counts_by_severity": {}, "new_findings": [], "resolved_findings": [],
+                               "reports": []}
+    code = EXIT_OK
+    reports: list[Path] = []
+    try:
+        with WriteLock(opts.db, wait=opts.wait, command="gwaudit run"):
+            code = _steps(opts, summary, reports, echo)
+    except AuthError as exc:
+        code = EXIT_AUTH
+        summary["status"] = "authentication refused"
+        summary["evidence_problems"].append(exc.message)
+        log.error(exc.message, extra={"hint": exc.hint, "exit_code": code})
+    except GwauditError as exc:
+        code = exc.exit_code
+        summary["status"] = "failed"
+        summary["evidence_problems"].append(exc.message)
+        log.error(exc.message, extra={"hint": exc.hint, "exit_code": code})
+    except Exception as exc:  # an internal error still gets its notification
+        code = EXIT_RUNTIME
+        summary["status"] = "failed"
+        summary["evidence_problems"].append(f"internal error: {type(exc).__name__}: {exc}")
+        log.error(f"internal error: {type(exc).__name__}: {exc}", extra={"exit_code": code}, exc_info=True)
+    summary["exit_code"] = code
+    if summary["status"] == "started":
+        summary["status"] = {EXIT_OK: "ok", EXIT_FINDINGS: "findings over threshold",
+                             EXIT_INCOMPLETE: "evidence incomplete"}.get(code, "failed")
+    summary["reports"] = [str(p) for p in reports]
+    if opts.webhook:
+        from .notify import post
+
+        post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout)
+    return RunResult(code, summary, reports)
+
+
+def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo: Callable[[str], None]) -> int:
+    from .rules import audit
+
+    # 1. collect
+    collected: CollectResult = collect(opts.db, opts.collect, opts.token, export_dir=opts.export_dir, wait=opts.wait)
+    stored = collected.stored
+    sid = stored.snapshot_id
+    summary.update(snapshot_id=sid, taken_at=stored.taken_at.isoformat(), org_id=collected.report.org_id,
+                   resource_count=stored.resource_count)
+    echo(f"collected snapshot {sid}: {stored.resource_count} resources, {collected.report.requests} requests "
+         f"in {collected.report.seconds:.1f}s")
+    code = EXIT_OK
+    for name in stored.failed:
+        problem = f"family {name} could not be collected: {stored.families[name].get('error')}"
+        summary["evidence_problems"].append(problem)
+        log.warning(problem)
+        code = EXIT_INCOMPLETE
+
+    # 2. audit
+    result = audit(opts.db, sid, rules_dirs=list(opts.rules_dirs), params=opts.params, waivers=opts.waivers,
+                   fail_on=opts.fail_on, wait=opts.wait)
+    code = worst(code, result.exit_code)
+    for r in result.rules:
+        if r.status == "error":
+            summary["evidence_problems"].append(f"rule {r.rule_id} could not be evaluated: {r.error}")
+    counts: dict[str, int] = {}
+    for f in result.findings:
+        if f.status == "fail":
+            counts[f.severity] = counts.get(f.severity, 0) + 1
+    summary["counts_by_severity"] = counts
+    summary["waived"] = sum(1 for f in result.findings if f.status == "waived")
+    new, resolved = _changes_since_previous(opts.db, sid, opts.wait)
+    summary["new_findings"], summary["resolved_findings"] = new, resolved
+    echo(f"audited snapshot {sid}: {sum(counts.values())} open findings "
+         f"({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none'}); {len(new)} new, {len(resolved)} resolved")
+
+    # 3. report
+    if opts.formats:
+        from .report import ReportOptions, make_report
+
+        made = make_report(opts.db, ReportOptions(
+            snapshot=str(sid), formats=list(opts.formats), out=opts.out, waivers=opts.waivers,
+            classification=opts.classification, max_resources_per_rule=opts.max_resources_per_rule,
+            template_dir=opts.template_dir, rules_dirs=list(opts.rules_dirs), params=opts.params), wait=opts.wait)
+        reports.extend(made.paths)
+        latest = publish_latest(made.paths, opts.out)
+        echo("reports: " + ", ".join(str(p) for p in made.paths))
+        echo(f"latest copies in {latest}")
+
+    # 4. retention
+    if opts.retention and any(opts.retention.values()):
+        from .prune import Policy, prune
+
+        policy = Policy(**{k.removeprefix("keep_"): v or 0 for k, v in opts.retention.items()})
+        pruned = prune(opts.db, policy, wait=opts.wait)
+        echo(pruned.summary())
+    return code
+
+
+def _changes_since_previous(db: Path, sid: int, wait: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Findings new and resolved since the newest earlier snapshot that has stored findings."""
+    from .store import Store
+
+    with Store(db, wait=wait).reader() as con:
+        prev = con.execute("""
+            SELECT s.id FROM snapshots s
+            WHERE s.taken_at < (SELECT taken_at FROM snapshots WHERE id = ?)
+              AND EXISTS (SELECT 1 FROM rule_results r WHERE r.snapshot_id = s.id)
+            ORDER BY s.taken_at DESC LIMIT 1""", [sid]).fetchone()
+        if prev is None:
+            return [], []
+        cols = "fingerprint, rule_id, severity, resource_id, resource_name"
+
+        def query(a: int, b: int) -> list[dict[str, Any]]:
+            rows = con.execute(f"""
+                SELECT {cols} FROM findings WHERE snapshot_id = ? AND status = 'fail'
+                  AND fingerprint NOT IN (SELECT fingerprint FROM findings WHERE snapshot_id = ?)
+                ORDER BY rule_id, resource_id""", [a, b]).fetchall()
+            return [dict(zip(cols.split(", "), r)) for r in rows]
+
+        return query(sid, prev[0]), query(prev[0], sid)
+
+
+def publish_latest(paths: Sequence[Path], out: Path) -> Path:
+    """Copy each dated output to ``out/latest/<kind>`` (e.g. latest/report.pdf), atomically."""
+    latest = out / "latest"
+    latest.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        kind = _kind(path.name)
+        target = latest / kind
+        if path.is_dir():
+            tmp = latest / f".{kind}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            shutil.copytree(path, tmp)
+            old = latest / f".{kind}.old"
+            shutil.rmtree(old, ignore_errors=True)
+            if target.exists():
+                target.rename(old)
+            tmp.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp = latest / f".{kind}.tmp"
+            shutil.copyfile(path, tmp)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, target)
+    return latest
+
+
+def _kind(name: str) -> str:
+    """``northwind-2026-11-27-s3-report.pdf`` -> ``report.pdf``."""
+    import re
+
+    m = re.match(r"^.*-s\d+-(.+)$", name)
+    return m.group(1) if m else name
