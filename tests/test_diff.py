@@ -220,3 +220,30 @@ def test_walk_json_paths_and_equality():
     assert changes == {"$.b.c": (True, 1), "$.b.d[1]": (2, 3), '$["odd key"]': (1, 2),
                        "$.l": ([1], [1, 2]), "$.new": (None, "x")}  # missing "e" equals null
     assert list(walk_json(before, after, skip={"b.c", "l", "new", "odd key", "b.d"})) == []
+
+
+def test_stable_hash_is_added_to_older_databases_and_follows_the_volatile_fields(tmp_path, pair):
+    """A database written before stable_sha256 existed gets the column, backfilled; the value is
+    recomputed whenever a family's declared volatile fields differ from the ones it was built with."""
+    import duckdb
+
+    from gwaudit.store import Store
+
+    db = tmp_path / "g.duckdb"
+    old = store_snapshot(db, pair["data"], taken_at=OLD_AT)
+    new = store_snapshot(db, pair["new_data"], taken_at=NEW_AT)
+    con = duckdb.connect(str(db))
+    expected = con.execute("SELECT vid, stable_sha256 FROM rv_api_keys ORDER BY vid").fetchall()
+    assert all(len(h) == 32 for _v, h in expected)
+    con.execute("ALTER TABLE rv_api_keys DROP COLUMN stable_sha256")
+    con.execute("UPDATE rv_route_health SET stable_sha256 = NULL")
+    con.execute("UPDATE gwaudit_meta SET value = '[\"in_flight\"]' WHERE key = 'volatile:route_health'")
+    con.execute("DELETE FROM gwaudit_meta WHERE key = 'layout'")
+    con.close()
+    Store(db).initialise()
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT vid, stable_sha256 FROM rv_api_keys ORDER BY vid").fetchall() == expected
+    assert con.execute("SELECT count(*) FROM rv_route_health WHERE stable_sha256 IS NULL").fetchone()[0] == 0
+    con.close()
+    d = diff_snapshots(db, old, new)
+    assert d.families["api_keys"].volatile_only == 1 and d.families["api_keys"].modified == []

@@ -11,8 +11,8 @@ has the same version id in both snapshots and DuckDB drops it with one multiset 
 the membership rows. Only the versions that differ are paired by natural identity (pricing by
 rule, route health by provider and upstream model, the governance singleton, user models by
 alias: :attr:`gwaudit.families.Family.identity`); a pair whose items are equal once the family's
-volatile fields are removed (hashed in SQL) is a volatile-only change; only the remaining pairs
-are parsed and walked in Python.
+volatile fields are removed (``stable_sha256``, hashed when a version is stored) is a volatile-only
+change; only the remaining pairs are fetched, parsed and walked in Python.
 """
 
 from __future__ import annotations
@@ -192,12 +192,7 @@ def compare(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, *, familie
         if not why:
             comparable.append(family)
     if comparable and old_id != new_id:
-        _changed_versions(con, old_id, new_id, [f.name for f in comparable])
-        counts = dict(con.execute("SELECT family, count(*) FROM diff_changed GROUP BY family").fetchall())
-        for family in comparable:
-            if counts.get(family.name):
-                _diff_family(con, family, out[family.name], include_volatile)
-        con.execute("DROP TABLE IF EXISTS diff_changed")
+        _diff_families(con, old_id, new_id, comparable, out, include_volatile)
     names = {f.name for f in chosen} if families else None
     findings = diff_findings(con, old_id, new_id, families=names)
     return SnapshotDiff(snapshot_info(con, old_id), snapshot_info(con, new_id), out, findings, include_volatile)
@@ -218,19 +213,6 @@ def not_comparable(family: str, old_id: int, old: dict[str, Any] | None, new_id:
 
 # ---------------------------------------------------------------- resources
 
-def _changed_versions(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, names: list[str]) -> None:
-    """Temp table ``diff_changed(side, family, vid)``: the versions one snapshot holds and the
-    other does not (as a multiset: an unchanged resource has the same version id in both)."""
-    fams = "(" + ", ".join(_lit(n) for n in names) + ")"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE diff_changed AS
-        WITH o AS (SELECT family, vid FROM snapshot_resources WHERE snapshot_id = {int(old_id)} AND family IN {fams}),
-             n AS (SELECT family, vid FROM snapshot_resources WHERE snapshot_id = {int(new_id)} AND family IN {fams})
-        SELECT 'old' AS side, family, vid FROM (SELECT * FROM o EXCEPT ALL SELECT * FROM n)
-        UNION ALL
-        SELECT 'new' AS side, family, vid FROM (SELECT * FROM n EXCEPT ALL SELECT * FROM o)""")
-
-
 def identity_sql(family: fam.Family, table: str = "v") -> str:
     """SQL for :meth:`Family.identity_of` over a version table aliased ``table``."""
     if family.natural_key is None:  # the stored resource_key is the identity
@@ -239,63 +221,76 @@ def identity_sql(family: fam.Family, table: str = "v") -> str:
     return parts[0] if len(parts) == 1 else "concat_ws('/', " + ", ".join(parts) + ")"
 
 
-def stable_hash_sql(family: fam.Family, raw: str = "v.raw", digest: str = "v.sha256") -> str:
-    """SQL for a hash of the item without its volatile fields (equal hashes: only volatile
-    fields differ). JSON merge patch with ``null`` removes a member, nested paths included."""
-    if not family.volatile:
-        return digest
-    patch = json.dumps(_nested_nulls(family.volatile), separators=(",", ":"))
-    return f"sha256(CAST(json_merge_patch({raw}, {_lit(patch)}) AS VARCHAR))"
-
-
-def _nested_nulls(paths: Iterable[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for path in paths:
-        node = out
-        parts = path.split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = None
-    return out
-
-
-def _diff_family(con: duckdb.DuckDBPyConnection, family: fam.Family, out: FamilyDiff, include_volatile: bool) -> None:
-    rv = _q("rv_" + family.name)
-    ident = identity_sql(family)
+def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, families: list[fam.Family],
+                   out: dict[str, FamilyDiff], include_volatile: bool) -> None:
+    """Two queries. The first returns the versions one snapshot holds and the other does not (a
+    multiset difference of the membership rows: an unchanged resource has the same version id in
+    both; a version id belongs to one family) with their identity and stable hash, reading no
+    JSON. They are paired by identity here. The second fetches, by row id, the items of the added
+    versions and of the pairs that differ beyond volatile fields (a scan that skips the JSON of
+    every other row); only those are parsed and walked."""
+    o, n = int(old_id), int(new_id)
+    keys = " UNION ALL ".join(f"""
+        SELECT c.d > 0 AS is_old, {_lit(f.name)} AS family, v.vid, v.rowid AS rid, {identity_sql(f)} AS ident,
+               v.resource_name AS name, v.stable_sha256 AS stable
+        FROM c JOIN {_q('rv_' + f.name)} v ON v.vid = c.vid""" for f in families)
+    volatile_filter = "" if include_volatile else """,
+        -- one version on each side, equal apart from volatile fields: counted, not returned
+        v AS (SELECT family, ident FROM x GROUP BY family, ident
+              HAVING count(*) = 2 AND count_if(is_old) = 1 AND count(stable) = 2 AND min(stable) = max(stable))"""
+    rows_sql = ("SELECT x.* FROM x" if include_volatile else
+                "SELECT x.* FROM x ANTI JOIN v ON v.family = x.family AND v.ident = x.ident UNION ALL "
+                "SELECT NULL, family, count(*), NULL, NULL, NULL, NULL FROM v GROUP BY family")
+    changed = con.execute(f"""
+        WITH c AS MATERIALIZED (
+            SELECT vid, d, unnest(range(CAST(abs(d) AS BIGINT))) AS copy  -- a version held twice counts twice
+            FROM (SELECT vid, sum(CASE WHEN snapshot_id = {o} THEN 1 ELSE -1 END) AS d FROM snapshot_resources
+                  WHERE snapshot_id IN ({o}, {n}) GROUP BY vid HAVING d <> 0)),
+        x AS MATERIALIZED ({keys}){volatile_filter}
+        {rows_sql}""").fetchall()
+    sides: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {}
+    for row in changed:
+        if row[0] is None:  # volatile-only pairs of a family, counted in SQL
+            out[row[1]].volatile_only += row[2]
+            continue
+        sides.setdefault((row[1], row[4]), ([], []))[0 if row[0] else 1].append(row)
+    pairs: list[tuple[str, str, Any, Any]] = []  # family, ident, old row, new row
+    wanted: dict[str, list[int]] = {}
+    for (family, ident), (olds, news) in sides.items():
+        olds.sort(key=lambda r: r[2])
+        news.sort(key=lambda r: r[2])
+        for i in range(max(len(olds), len(news))):
+            old, new = (olds[i] if i < len(olds) else None), (news[i] if i < len(news) else None)
+            same_stable = old is not None and new is not None and old[6] is not None and old[6] == new[6]
+            if same_stable and not include_volatile:
+                out[family].volatile_only += 1
+                continue
+            pairs.append((family, ident, old, new))
+            for row in (old, new) if new is not None else ():
+                if row is not None:
+                    wanted.setdefault(family, []).append(row[3])
     attr = "[" + ", ".join(_lit("$." + a) for a in ATTRIBUTION) + "]"
-    rows = con.execute(f"""
-        WITH x AS (
-            SELECT c.side, v.vid, {ident} AS ident, v.resource_name AS name, {stable_hash_sql(family)} AS stable,
-                   json_extract_string(v.raw, {attr}) AS attr
-            FROM diff_changed c JOIN {rv} v ON v.vid = c.vid
-            WHERE c.family = {_lit(family.name)}),
-        o AS (SELECT *, row_number() OVER (PARTITION BY ident ORDER BY vid) AS k FROM x WHERE side = 'old'),
-        n AS (SELECT *, row_number() OVER (PARTITION BY ident ORDER BY vid) AS k FROM x WHERE side = 'new')
-        SELECT o.ident, n.ident, o.vid, n.vid, COALESCE(n.name, o.name), o.stable = n.stable, o.attr, n.attr
-        FROM o FULL OUTER JOIN n ON o.ident = n.ident AND o.k = n.k
-        ORDER BY COALESCE(n.name, o.name), COALESCE(n.ident, o.ident)""").fetchall()
-    walk: list[tuple[str, int, int, str | None, dict[str, Any] | None]] = []
-    for old_ident, new_ident, old_vid, new_vid, name, same_stable, old_attr, new_attr in rows:
-        if old_vid is None:
-            out.added.append(ResourceChange(new_ident, name, created_by(_attr(new_attr))))
-        elif new_vid is None:
-            out.removed.append(ResourceChange(old_ident, name))
-        elif same_stable and not include_volatile:
-            out.volatile_only += 1
+    names = sorted(wanted)
+    items = {vid: (a, raw) for vid, a, raw in con.execute(" UNION ALL ".join(f"""
+        SELECT v.vid, json_extract_string(v.raw, {attr}), v.raw
+        FROM {_q('rv_' + name)} v WHERE v.rowid IN (SELECT unnest($r{i}))""" for i, name in enumerate(names)),
+        {f"r{i}": wanted[name] for i, name in enumerate(names)}).fetchall()} if names else {}
+    pairs.sort(key=lambda p: (p[0], (p[3] or p[2])[5] or "", p[1]))
+    for family, ident, old, new in pairs:
+        fd = out[family]
+        name = (new or old)[5]
+        if old is None:
+            fd.added.append(ResourceChange(ident, name, created_by(_attr(items[new[2]][0]))))
+        elif new is None:
+            fd.removed.append(ResourceChange(ident, name))
         else:
-            walk.append((new_ident, old_vid, new_vid, name, changed_by(_attr(old_attr), _attr(new_attr))))
-    if not walk:
-        return
-    vids = [w[1] for w in walk] + [w[2] for w in walk]
-    raws = dict(con.execute(f"SELECT vid, raw FROM {rv} WHERE vid IN (SELECT unnest($vids))",
-                            {"vids": vids}).fetchall())
-    skip = () if include_volatile else family.volatile
-    for ident, old_vid, new_vid, name, who in walk:
-        changes = list(walk_json(json.loads(raws[old_vid]), json.loads(raws[new_vid]), skip=skip))
-        if changes:
-            out.modified.append(ResourceChange(ident, name, who, changes))
-        elif skip:
-            out.volatile_only += 1
+            (old_attr, old_raw), (new_attr, new_raw) = items[old[2]], items[new[2]]
+            skip = () if include_volatile else fam.get(family).volatile
+            changes = list(walk_json(json.loads(old_raw), json.loads(new_raw), skip=skip))
+            if changes:
+                fd.modified.append(ResourceChange(ident, name, changed_by(_attr(old_attr), _attr(new_attr)), changes))
+            elif skip:
+                fd.volatile_only += 1
 
 
 def _attr(values: list[str | None] | None) -> dict[str, str | None]:
@@ -350,12 +345,15 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, bool) or isinstance(b, bool):
         return type(a) is type(b) and a == b
     if isinstance(a, dict) and isinstance(b, dict):
-        return all(same(a.get(k), b.get(k)) for k in set(a) | set(b))
+        return all(same(a.get(k), b.get(k)) for k in a.keys() | b.keys())
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
         return False
     return a == b
+
+
+_SCALARS = (str, int, float, type(None))
 
 
 def walk_json(before: Any, after: Any, *, skip: Iterable[str] = (), path: str = "$",
@@ -364,22 +362,22 @@ def walk_json(before: Any, after: Any, *, skip: Iterable[str] = (), path: str = 
 
     Objects are compared member by member (a missing member equals ``null``); lists of the same
     length element by element; a list whose length changed is one change of the whole list.
-    ``skip`` holds dotted member paths (volatile fields) left out.
+    ``skip`` holds dotted member paths (volatile fields) left out. Each value is visited once.
     """
     skip = skip if isinstance(skip, (set, frozenset)) else frozenset(skip)
-    if same(before, after):
-        return
     if isinstance(before, dict) and isinstance(after, dict):
-        keys = list(before) + [k for k in after if k not in before]
-        for k in keys:
+        for k in list(before) + [k for k in after if k not in before]:
+            a, b = before.get(k), after.get(k)
+            if type(a) is type(b) and isinstance(a, _SCALARS) and a == b:
+                continue  # the common case, decided without a call
             sub = f"{dotted}.{k}" if dotted else k
-            if sub in skip:
-                continue
-            yield from walk_json(before.get(k), after.get(k), skip=skip, path=_child(path, k), dotted=sub)
+            if sub not in skip:
+                yield from walk_json(a, b, skip=skip, path=_child(path, k), dotted=sub)
     elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        for i, (x, y) in enumerate(zip(before, after)):
-            yield from walk_json(x, y, skip=skip, path=f"{path}[{i}]", dotted=dotted)
-    else:
+        for i, (a, b) in enumerate(zip(before, after)):
+            if not (type(a) is type(b) and isinstance(a, _SCALARS) and a == b):
+                yield from walk_json(a, b, skip=skip, path=f"{path}[{i}]", dotted=dotted)
+    elif not same(before, after):
         yield Change(path, before, after)
 
 

@@ -20,8 +20,7 @@ from typing import Any
 import duckdb
 
 from . import families as fam
-from .diff import ATTRIBUTION, Change, _attr, changed_by, created_by, identity_sql, select_families, \
-    stable_hash_sql, walk_json
+from .diff import ATTRIBUTION, Change, _attr, changed_by, created_by, identity_sql, select_families, walk_json
 from .errors import UsageError
 from .output import jsonable
 from .store import Store, _lit, _q
@@ -122,7 +121,7 @@ def _history(con: duckdb.DuckDBPyConnection, ident: str, family_name: str | None
         ORDER BY s.taken_at, s.id""", [family.name]).fetchall()
     attr = "[" + ", ".join(_lit("$." + a) for a in ATTRIBUTION) + "]"
     rows = con.execute(f"""
-        SELECT m.snapshot_id, v.vid, v.resource_name, {stable_hash_sql(family)}, json_extract_string(v.raw, {attr})
+        SELECT m.snapshot_id, v.vid, v.resource_name, v.stable_sha256, json_extract_string(v.raw, {attr})
         FROM snapshot_resources m JOIN {_q('rv_' + family.name)} v ON v.vid = m.vid
         WHERE m.family = {_lit(family.name)} AND {identity_sql(family)} = $key
         ORDER BY m.snapshot_id, m.file_no, m.ord""", {"key": key}).fetchall()
@@ -150,7 +149,8 @@ def _history(con: duckdb.DuckDBPyConnection, ident: str, family_name: str | None
                 current = None
             continue
         vid, name, stable, a = hit
-        if current is not None and (vid == cur_vid or (stable == cur_stable and not include_volatile)):
+        if current is not None and (vid == cur_vid or (stable is not None and stable == cur_stable
+                                                       and not include_volatile)):
             current.until_snapshot_id, current.until_taken_at = sid, taken
             current.snapshots += 1
             continue
