@@ -117,10 +117,10 @@ def _private_dir(path: Path) -> None:
 
 
 def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    """Create ``path`` owner-only (a new file: the mode is set at creation, no window)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-    os.chmod(path, 0o600)
 
 
 class FolderWriter:
@@ -146,14 +146,16 @@ class FolderWriter:
         f = fam.get(family)
         if f.per_item:
             n = self._counters[family] = self._counters.get(family, 0) + 1
-            _private_dir(self.root / family)
+            if n == 1:
+                _private_dir(self.root / family)
             rel = f"{family}/{n:04d}.json"
         else:
             rel = f"{family}.json"
         _write_private(self.root / rel, body)
-        entry = FileEntry(path=rel, family=family, endpoint=endpoint or f.endpoint, query=dict(query or {}),
-                          http_status=http_status, item_count=item_count, sha256=sha256_bytes(body),
-                          bytes=len(body))
+        # model_construct: every value is produced here, so validation would only cost time
+        entry = FileEntry.model_construct(path=rel, family=family, endpoint=endpoint or f.endpoint,
+                                          query=dict(query or {}), http_status=http_status,
+                                          item_count=item_count, sha256=sha256_bytes(body), bytes=len(body))
         self.files.append(entry)
         return entry
 
