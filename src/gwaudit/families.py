@@ -140,7 +140,7 @@ FAMILIES: tuple[Family, ...] = (
            doc="Archived pricing rules."),
     Family("model_pricing_defaults", "/admin/model-pricing/defaults", "array", m.DefaultPrice, ("id",),
            ("model_pattern",), "Default model pricing", natural_key=("provider_slug", "model_pattern"),
-           doc="Barndoor's managed default prices."),
+           volatile=("source",), doc="Barndoor's managed default prices (source: the price sheet's label)."),
     Family("model_pricing_history", "/admin/model-pricing/history", "array", m.PricingVersion, ("id",),
            ("model_pattern",), "Model pricing history",
            parents=("model_pricing", "model_pricing_archived"), query=_pricing_history_query,
