@@ -27,11 +27,13 @@ from gwaudit.errors import UsageError
 from gwaudit.ingest import import_folder
 from gwaudit.simulator import DEV_SECRET, Faults, Simulator, generate_org, mint_token, write_generated
 from gwaudit.simulator.dataset import Dataset
+from gwaudit.resources import sample_snapshots
 from gwaudit.testing import write_folder
+from gwaudit.timeutil import parse_ts
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_snapshots" / "2026-08-01"
-TAKEN = datetime(2026, 8, 1, 12, tzinfo=timezone.utc)
+SAMPLE = sample_snapshots()[-1]  # the newest bundled sample snapshot
+TAKEN = parse_ts(json.loads((SAMPLE / "manifest.json").read_text())["taken_at"])
 TLS = ssl.create_default_context()  # built once: every test client talks plain HTTP to loopback anyway
 
 
@@ -213,7 +215,8 @@ def test_expected_requests_matches_a_complete_crawl(sim):
                        for p in f.parents if bodies.get(p) is not None for item in fam.get(p).items_of(bodies[p])}
             for q in queries:
                 assert c.get(f.path, params=json.loads(q)).status_code == 200
-        assert s.stats.total == s.expected_requests() == 25
+        assert s.stats.total == s.expected_requests() == len(fam.top_level()) + sum(
+            1 for e in manifest()["files"] if fam.get(e["family"]).per_item)
 
 
 # ---------------------------------------------------------------- auth

@@ -188,3 +188,21 @@ def test_schema_drift_is_stored_per_snapshot(tmp_path, db, example_data):
 def test_unknown_snapshot_folder_errors(tmp_path, db):
     with pytest.raises(SnapshotFormatError, match="manifest.json"):
         load_folder(tmp_path)
+
+
+def test_pricing_list_and_pricing_history_views_do_not_collide(tmp_path, db, example_data):
+    # ``model_pricing`` + "_history" is the name of the pricing-versions family: the list's
+    # all-snapshots view must not shadow it, and ``model_pricing`` must show the list rows.
+    from gwaudit.store import history_view, scope_to_snapshot
+
+    sid = store_snapshot(db, example_data, taken_at="2026-08-01T12:00:00Z")
+    assert history_view("model_pricing") == "model_pricing_rules_history"
+    with Store(db).writer() as con:
+        for scoped in (False, True):
+            if scoped:
+                scope_to_snapshot(con, sid)
+            rules = con.execute("SELECT id, scheduled_count FROM model_pricing ORDER BY id").fetchall()
+            assert sorted((p["id"], p["scheduled_count"]) for p in example_data["model_pricing"]) == rules
+            assert con.execute("SELECT count(*) FROM model_pricing_rules_history").fetchone()[0] == len(rules)
+            versions = con.execute("SELECT count(*), count(request_query) FROM model_pricing_history").fetchone()
+            assert versions[0] == versions[1] > 0

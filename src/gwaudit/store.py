@@ -203,6 +203,15 @@ def _typed_from_raw(typ: str, path: str) -> str:
     return f"TRY_CAST(json_extract_string(raw, {jp}) AS {typ})"
 
 
+def history_view(name: str) -> str:
+    """Name of the all-snapshots view of family ``name``: ``<name>_history``, except where that
+    is itself a family's name (``model_pricing_history`` is the pricing-versions family, so the
+    pricing list's all-snapshots view is ``model_pricing_rules_history``)."""
+    if name + "_history" in fam.BY_NAME:
+        return name + "_rules_history" if name == "model_pricing" else name + "_all_history"
+    return name + "_history"
+
+
 def _create_views(con: duckdb.DuckDBPyConnection) -> None:
     for family in fam.FAMILIES:
         typed = ", ".join(f"v.{_q(c)}" for c, _, _ in _family_columns(family))
@@ -217,7 +226,7 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
                                       "COALESCE(v.\"policy_id\", json_extract_string(f.query, '$.policy_id')) "
                                       'AS "policy_id"')
         con.execute(f"""
-            CREATE OR REPLACE VIEW {_q(family.name + '_history')} AS
+            CREATE OR REPLACE VIEW {_q(history_view(family.name))} AS
             SELECT m.snapshot_id, s.taken_at, v.resource_key, v.resource_name, {typed},
                    v.raw, v.sha256 AS raw_sha256, v.vid AS version_id{extra}
             FROM snapshot_resources m
@@ -227,7 +236,7 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
             WHERE m.family = {_lit(family.name)}""")
         con.execute(f"""
             CREATE OR REPLACE VIEW {_q(family.name)} AS
-            SELECT * FROM {_q(family.name + '_history')}
+            SELECT * FROM {_q(history_view(family.name))}
             WHERE snapshot_id = (SELECT id FROM snapshots ORDER BY taken_at DESC, id DESC LIMIT 1)""")
     con.execute("""
         CREATE OR REPLACE VIEW snapshot_drift AS
@@ -239,7 +248,7 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
 def _layout_fingerprint() -> str:
     import hashlib
 
-    text = repr([(f.name, f.per_item, _family_columns(f)) for f in fam.FAMILIES]) + __version__
+    text = repr([(f.name, history_view(f.name), f.per_item, _family_columns(f)) for f in fam.FAMILIES]) + __version__
     text += repr([f.volatile for f in fam.FAMILIES])  # stable_sha256 follows the volatile fields
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -735,4 +744,4 @@ def scope_to_snapshot(con: duckdb.DuckDBPyConnection, sid: int) -> None:
     """
     for family in fam.FAMILIES:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {_q(family.name)} AS "
-                    f"SELECT * FROM {_q(family.name + '_history')} WHERE snapshot_id = {int(sid)}")
+                    f"SELECT * FROM {_q(history_view(family.name))} WHERE snapshot_id = {int(sid)}")
