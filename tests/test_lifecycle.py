@@ -139,3 +139,23 @@ def test_diff_groups_findings_new_resolved_deleted_open_waived(tmp_path):
     assert "resolved (resource deleted)" in text and "gone" in text
     # --family filters findings too
     assert diff_snapshots(db, a, b, families=["providers"]).findings.new == []
+
+
+def test_prune_takes_the_findings_of_pruned_snapshots_and_keeps_first_seen(tmp_path):
+    from gwaudit.prune import Policy, prune
+
+    db = tmp_path / "g.duckdb"
+    ids = []
+    for day in (1, 2, 3):
+        sid = store_snapshot(db, {"api_keys": [key("always")]}, taken_at=_at(day))
+        _audit(db, sid)
+        ids.append(sid)
+    prune(db, Policy(daily=1))
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert {r[0] for r in con.execute("SELECT DISTINCT snapshot_id FROM findings").fetchall()} == {ids[-1]}
+        assert {r[0] for r in con.execute("SELECT DISTINCT snapshot_id FROM rule_results").fetchall()} == {ids[-1]}
+        # the finding was first seen on day 1, and says so after day 1's snapshot is gone
+        assert con.execute("SELECT first_seen, last_seen FROM finding_lifecycle").fetchall() == [(_at(1), _at(3))]
+    finally:
+        con.close()
