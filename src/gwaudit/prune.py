@@ -26,7 +26,7 @@ import duckdb
 
 from . import families as fam
 from .errors import RuntimeFailure, UsageError
-from .store import Store, _connect, _q
+from .store import BLOCK_SIZE, Store, _connect, _q
 
 PERIODS = ("daily", "weekly", "monthly", "quarterly")
 
@@ -197,7 +197,7 @@ def rewrite(store: Store) -> None:
             name = con.execute("SELECT current_database()").fetchone()[0]
             old = os.umask(0o077)
             try:
-                con.execute(f"ATTACH '{_sql_path(tmp)}' AS gwaudit_packed")
+                con.execute(f"ATTACH '{_sql_path(tmp)}' AS gwaudit_packed (BLOCK_SIZE {BLOCK_SIZE})")
             finally:
                 os.umask(old)
             con.execute(f"COPY FROM DATABASE {_q(name)} TO gwaudit_packed")
