@@ -452,6 +452,101 @@ def simulate_cmd(c: Ctx, snapshot: Path | None, generate: int | None, port: int,
           access_log=(lambda m: click.echo(m, err=True)) if access_log else None)
 
 
+# ---------------------------------------------------------------- audit / rules (engine branch)
+
+_SEVERITY_CHOICES = click.Choice(["critical", "high", "medium", "low", "info", "none"])
+
+
+def _rules_dir_option(f: Callable) -> Callable:
+    return click.option("--rules-dir", "rules_dirs", multiple=True,
+                        type=click.Path(file_okay=False, exists=True, path_type=Path),
+                        help="Folder of extra rule files (*.yaml), repeatable; added to config [rules] dirs.")(f)
+
+
+@cli.command("audit")
+@click.option("--snapshot", default="latest", show_default=True,
+              help="Snapshot to evaluate: an id, latest, previous, or a date (last taken on or before it).")
+@_rules_dir_option
+@click.option("--waivers", "waivers", type=click.Path(dir_okay=False, path_type=Path),
+              help="Waiver file (YAML) [config waivers.file].")
+@click.option("--fail-on", type=_SEVERITY_CHOICES, default=None,
+              help="Exit 1 when an open (not waived) finding is at or above this severity "
+                   "[config audit.fail_on; default none].")
+@click.option("--only", multiple=True, metavar="PATTERN",
+              help="Evaluate only rules whose id matches (glob, e.g. 'GW-KEY-*') or that read this family; "
+                   "repeatable, comma lists ok.")
+@click.option("--skip", multiple=True, metavar="PATTERN", help="Leave out matching rules (as --only).")
+@format_option("table", "json", "csv")
+@pass_ctx
+def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None,
+              only: tuple[str, ...], skip: tuple[str, ...], fmt: str) -> None:
+    """Evaluate the rules on a snapshot, store the findings and print them.
+
+    "Now" is the snapshot's taken_at, so re-auditing an old snapshot gives the same answer;
+    re-auditing replaces that snapshot's stored findings. Exit 4 when a rule could not be
+    evaluated (e.g. its family was not collected), else 1 when --fail-on is reached, else 0;
+    the findings are printed and stored in every case.
+    """
+    from .errors import IncompleteEvidence
+    from .rules import audit
+    from .rules.render import audit_csv, audit_table
+
+    result = audit(c.db, snapshot, rules_dirs=[*c.config.rules.dirs, *rules_dirs], params=c.config.rule_params(),
+                   waivers=waivers or c.config.waivers.file, only=only, skip=skip,
+                   fail_on=fail_on or c.config.audit.fail_on, wait=c.wait)
+    if fmt == "json":
+        click.echo(result.to_json())
+    elif fmt == "csv":
+        click.echo(audit_csv(result), nl=False)
+    else:
+        click.echo(audit_table(result, color=True))
+    if result.errors:
+        names = ", ".join(r.rule.id for r in result.errors)
+        raise IncompleteEvidence(f"evidence incomplete: {len(result.errors)} rule(s) could not be evaluated: {names}",
+                                 hint="the other rules' findings are stored; see each rule's error above "
+                                      "(or 'rules' in --format json)")
+    if result.exit_code:
+        raise click.exceptions.Exit(result.exit_code)
+
+
+@cli.group("rules")
+def rules_group() -> None:
+    """The rule catalog: built-in rules, --rules-dir rules and the engine's own."""
+
+
+@rules_group.command("list")
+@_rules_dir_option
+@format_option("table", "json")
+@pass_ctx
+def rules_list_cmd(c: Ctx, rules_dirs: tuple[Path, ...], fmt: str) -> None:
+    """List the rules: id, severity, title, frameworks."""
+    from .rules import load_rules
+    from .rules.render import rules_json, rules_table
+
+    rules = load_rules([*c.config.rules.dirs, *rules_dirs])
+    click.echo(rules_json(rules) if fmt == "json" else rules_table(rules))
+
+
+@rules_group.command("show")
+@click.argument("rule_id")
+@_rules_dir_option
+@format_option("text", "json", default="text")
+@pass_ctx
+def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str) -> None:
+    """Show everything about one rule: metadata, frameworks, effective params and its SQL."""
+    from .errors import UsageError
+    from .output import dumps
+    from .rules import effective_params, load_rules
+    from .rules.render import rule_text
+
+    rules = load_rules([*c.config.rules.dirs, *rules_dirs])
+    params = effective_params(rules, c.config.rule_params())
+    rule = next((r for r in rules if r.id == rule_id.upper()), None)
+    if rule is None:
+        raise UsageError(f"no rule {rule_id}", hint="gwaudit rules list shows the ids")
+    click.echo(dumps(rule.describe(params[rule.id])) if fmt == "json" else rule_text(rule, params[rule.id]))
+
+
 # ---------------------------------------------------------------- entry point
 
 def main(argv: list[str] | None = None) -> int:
@@ -459,8 +554,9 @@ def main(argv: list[str] | None = None) -> int:
 
     log = get()
     try:
-        cli.main(args=argv, prog_name="gwaudit", standalone_mode=False)
-        return 0
+        rv = cli.main(args=argv, prog_name="gwaudit", standalone_mode=False)
+        # click returns the code of a click.exceptions.Exit raised by a command (audit's exit 1)
+        return rv if isinstance(rv, int) else 0
     except GwauditError as exc:
         if not log.handlers:
             from .logsetup import setup

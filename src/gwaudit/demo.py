@@ -60,6 +60,16 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
             ORDER BY n.family""").fetchall()
     echo("")
     echo(text_table(["family", "status", "items (newest)", "items (oldest)"], counts))
-    echo(f"\ndatabase: {db}\ntry: gwaudit --db {db} sql \"SELECT name, expires_at, last_used_at FROM api_keys "
-         f"ORDER BY created_at LIMIT 10\"")
+    from .rules import audit
+
+    echo("")
+    for row in rows:
+        result = audit(db, row["id"])
+        s = result.summary()
+        sev = ", ".join(f"{v['fail']} {k}" for k, v in s["by_severity"].items() if v["fail"])
+        echo(f"audited snapshot {row['id']} ({row['taken_at']:%Y-%m-%d}): {s['by_status']['fail']} open findings "
+             f"({sev}); rules {s['rules']['failed']} failed, {s['rules']['passed']} passed, "
+             f"{s['rules']['error']} errors")
+    echo(f"\ndatabase: {db}\ntry: gwaudit --db {db} audit --format table\n"
+         f"     gwaudit --db {db} sql \"SELECT rule_id, severity, resource_name FROM latest_findings\"")
     return db

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.rulekit import run_rule
+from tests.rulekit import rule_result, run_rule
 
 from .factories_cat2 import governance, ids
 
@@ -26,7 +24,12 @@ def test_gov001_missing_field_means_the_documented_default_false(tmp_path):
     assert "not set (default false)" in rows[0]["message"]
 
 
-@pytest.mark.parametrize("state", ["unavailable", "failed"])
-def test_gov001_reports_nothing_when_governance_was_not_collected(tmp_path, state):
-    # The engine turns a failed family into an `error` rule status; the SQL itself must not invent a finding.
-    assert run_rule(tmp_path, "GW-GOV-001", {}, **{state: ["governance_config"]}) == []
+def test_gov001_reports_nothing_when_governance_is_unavailable(tmp_path):
+    assert run_rule(tmp_path, "GW-GOV-001", {}, unavailable=["governance_config"]) == []
+
+
+def test_gov001_is_an_error_when_governance_was_not_collected(tmp_path):
+    # The engine turns a failed family into an `error` rule status, never a pass or a finding.
+    result = rule_result(tmp_path, "GW-GOV-001", {}, failed=["governance_config"])
+    assert result.status == "error" and result.raw_rows() == []
+    assert result.error == "family governance_config was not collected: simulated failure"
