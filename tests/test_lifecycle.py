@@ -7,14 +7,11 @@ from datetime import datetime, timezone
 import duckdb
 import pytest
 
-pytest.importorskip("gwaudit.rules", reason="the rule engine (gwaudit.rules) is not in this tree yet")
-
-from gwaudit import lifecycle  # noqa: E402  (registers the lifecycle views)
-from gwaudit.diff import diff_snapshots  # noqa: E402
-from gwaudit.diffview import diff_text  # noqa: E402
-from gwaudit.lifecycle import lifecycle_figures  # noqa: E402
-from gwaudit.rules import audit  # noqa: E402
-from gwaudit.testing import store_snapshot  # noqa: E402
+from gwaudit.diff import diff_snapshots
+from gwaudit.diffview import diff_text
+from gwaudit.lifecycle import lifecycle_figures
+from gwaudit.rules import audit
+from gwaudit.testing import store_snapshot
 
 UTC = timezone.utc
 

@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("gwaudit.rules", reason="the rule engine (gwaudit.rules) is not in this tree yet")
-
-from gwaudit.ingest import import_folder  # noqa: E402
-from gwaudit.rules import evaluate, load_rule_file  # noqa: E402
-from tests.rulekit import rule_file  # noqa: E402
-from tests.rules.factories_diff import (  # noqa: E402
+from gwaudit.ingest import import_folder
+from gwaudit.rules import evaluate, load_rule_file
+from tests.rulekit import rule_file
+from tests.rules.factories_diff import (
     alias, budget, credential, edited, governance, policy, provider, rate_limit, rows_of, run_pair)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_snapshots"
