@@ -146,3 +146,32 @@ def test_text_and_history_on_the_sample(sample, capsys):
     assert h.events[1].changed_by["email"] == "tom.okafor@northwind.example"
     o3 = resource_history(sample["db"], "o3/openai/")
     assert o3.family == "model_pricing" and [e.event for e in o3.events] == ["added", "modified"]
+
+
+def _readme_commands() -> list[list[str]]:
+    """Every `gwaudit ...` line of the README's sh blocks in "Diffs, history and retention"."""
+    import shlex
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text[text.index("## Diffs, history and retention"):]
+    section = section[: section.index("\n## ", 10)] if "\n## " in section[10:] else section
+    commands = []
+    for block in section.split("```sh\n")[1:]:
+        for line in block[: block.index("```")].splitlines():
+            for part in line.split("#")[0].split("&&"):
+                words = shlex.split(part.split(">")[0])
+                if words and words[0] == "gwaudit":
+                    commands.append(words[1:])
+    return commands
+
+
+def test_every_readme_command_of_this_section_runs(tmp_path, monkeypatch, capsys):
+    commands = _readme_commands()
+    assert {c[0] for c in commands} == {"import", "diff", "history", "prune"}
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])  # README paths are relative to the checkout
+    db = tmp_path / "readme.duckdb"
+    for args in commands:
+        code = main(["--db", str(db), *args])
+        assert code == 0, (args, capsys.readouterr().err)
+    out = capsys.readouterr().out
+    assert "requests_per_minute: 600 -> 1500" in out and '"family": "model_pricing"' in out
