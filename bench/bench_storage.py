@@ -19,7 +19,6 @@ import copy
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from datetime import timedelta

@@ -203,7 +203,8 @@ def test_cli_formats(pair, capsys):
     for f in out["families"].values():
         assert set(f) == {"status", "added", "removed", "modified"}
 
-    assert main(["--db", db, "diff", "previous", "latest", "--format", "csv", "--family", "model_access,providers"]) == 0
+    assert main(["--db", db, "diff", "previous", "latest", "--format", "csv",
+                 "--family", "model_access,providers"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert {r["family"] for r in rows if r["section"] == "resource"} == {"model_access", "providers"}
     target = next(r for r in rows if r["path"] == "$.targets")

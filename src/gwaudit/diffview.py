@@ -78,7 +78,8 @@ def _clip(text: str, width: int = 110) -> str:
 
 
 def _snap(info: dict[str, Any]) -> str:
-    return f"snapshot {info['id']} ({cell(info['taken_at'])}{', ' + info['status'] if info['status'] != 'complete' else ''})"
+    status = f", {info['status']}" if info["status"] != "complete" else ""
+    return f"snapshot {info['id']} ({cell(info['taken_at'])}{status})"
 
 
 def diff_text(d: SnapshotDiff, *, color: bool = False) -> str:
@@ -127,9 +128,9 @@ def diff_text(d: SnapshotDiff, *, color: bool = False) -> str:
             if g == "open":
                 continue  # still-open findings are counted, listed in JSON/CSV
             for item in getattr(f, g):
+                name = item.get("resource_name") or item["resource_id"]
                 lines.append("  " + s(f"{_FINDING_LABEL[g]:<12}", fg=_FINDING_COLOR[g])
-                             + f" {item['severity']:<8} {item['rule_id']:<12} {item.get('resource_name') or item['resource_id']}: "
-                             + (item.get("message") or ""))
+                             + f" {item['severity']:<8} {item['rule_id']:<12} {name}: {item.get('message') or ''}")
     return "\n".join(lines)
 
 

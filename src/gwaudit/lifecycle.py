@@ -216,7 +216,8 @@ def _figures(con: duckdb.DuckDBPyConnection, snapshot: str | int | None, start: 
 
 def _total(by: dict[str, dict[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {k: sum(v[k] for v in by.values()) for k in ("open", "waived", "opened", "resolved")}
-    weighted = [(v["mean_days_to_resolve"], v["resolved"]) for v in by.values() if v["mean_days_to_resolve"] is not None]
+    weighted = [(v["mean_days_to_resolve"], v["resolved"]) for v in by.values()
+                if v["mean_days_to_resolve"] is not None]
     n = sum(w for _m, w in weighted)
     total["mean_days_to_resolve"] = round(sum(m * w for m, w in weighted) / n, 2) if n else None
     ages = [v["oldest_open_days"] for v in by.values() if v["oldest_open_days"] is not None]

@@ -77,7 +77,8 @@ def provider(name: str, **kw: Any) -> dict[str, Any]:
                   "model_sync_mode": "off", "created_at": "2026-11-26T09:20:00Z"}, kw)
 
 
-def edited(item: dict[str, Any], who: str = "alice@example.com", note: str | None = "CHG-1", **changes: Any) -> dict[str, Any]:
+def edited(item: dict[str, Any], who: str = "alice@example.com", note: str | None = "CHG-1",
+           **changes: Any) -> dict[str, Any]:
     """``item`` changed by ``who`` (the attribution the API writes with an update)."""
     out = copy.deepcopy(item)
     out.update(changes, last_modified_at="2026-11-26T15:00:00Z", last_modified_by_email=who,

@@ -173,7 +173,8 @@ def test_drift004_new_provider_and_credential(tmp_path):
     assert set(rows) == {prov["id"], cred["id"]}
     p, c = rows[prov["id"]], rows[cred["id"]]
     assert (p["family"], c["family"]) == ("providers", "credentials")
-    assert p["message"].startswith("provider 'Groq (pilot)' (groq, https://api.groq.com/openai/v1, auth bearer_api_key, "
+    assert p["message"].startswith("provider 'Groq (pilot)' (groq, https://api.groq.com/openai/v1, "
+                                   "auth bearer_api_key, "
                                    f"credential {cred['id']}, enabled) was added")
     assert "created by tom@example.com at 2026-11-26 09:20 UTC" in p["message"]
     assert c["created_by"] == "tom@example.com"
@@ -205,7 +206,8 @@ def test_drift005_defaults_attribution_and_unchanged(tmp_path):
                                       "require_routing_policy": False}}
     implicit = {"governance_config": {"require_pricing_for_mappings": False}}  # the documented defaults
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-005", explicit, implicit)) == {}
-    attributed = {"governance_config": governance(require_routing_policy=True, last_modified_by_email="dana@example.com",
+    attributed = {"governance_config": governance(require_routing_policy=True,
+                                                  last_modified_by_email="dana@example.com",
                                                   last_modified_at="2026-11-26T10:00:00Z")}
     [row] = rows_of(run_pair(tmp_path, "GW-DRIFT-005", {"governance_config": governance()}, attributed)).values()
     assert "require_routing_policy false -> true; changed by dana@example.com at 2026-11-26T10:00:00Z" in row["message"]
