@@ -213,6 +213,14 @@ def not_comparable(family: str, old_id: int, old: dict[str, Any] | None, new_id:
 
 # ---------------------------------------------------------------- resources
 
+def stable_sql(con: duckdb.DuckDBPyConnection, families: Sequence[fam.Family], table: str = "v") -> dict[str, str]:
+    """Per family, SQL for ``stable_sha256``, or NULL on a database no writer has upgraded yet
+    (then volatile-only changes are found by walking the JSON instead)."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = 'main' "
+                                      "AND column_name = 'stable_sha256'").fetchall()}
+    return {f.name: f"{table}.stable_sha256" if "rv_" + f.name in have else "CAST(NULL AS BLOB)" for f in families}
+
+
 def identity_sql(family: fam.Family, table: str = "v") -> str:
     """SQL for :meth:`Family.identity_of` over a version table aliased ``table``."""
     if family.natural_key is None:  # the stored resource_key is the identity
@@ -230,9 +238,10 @@ def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, fam
     versions and of the pairs that differ beyond volatile fields (a scan that skips the JSON of
     every other row); only those are parsed and walked."""
     o, n = int(old_id), int(new_id)
+    stable = stable_sql(con, families)
     keys = " UNION ALL ".join(f"""
         SELECT c.d > 0 AS is_old, {_lit(f.name)} AS family, v.vid, v.rowid AS rid, {identity_sql(f)} AS ident,
-               v.resource_name AS name, v.stable_sha256 AS stable
+               v.resource_name AS name, {stable[f.name]} AS stable
         FROM c JOIN {_q('rv_' + f.name)} v ON v.vid = c.vid""" for f in families)
     volatile_filter = "" if include_volatile else """,
         -- one version on each side, equal apart from volatile fields: counted, not returned

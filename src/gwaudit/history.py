@@ -20,7 +20,8 @@ from typing import Any
 import duckdb
 
 from . import families as fam
-from .diff import ATTRIBUTION, Change, _attr, changed_by, created_by, identity_sql, select_families, walk_json
+from .diff import (ATTRIBUTION, Change, _attr, changed_by, created_by, identity_sql, select_families, stable_sql,
+                   walk_json)
 from .errors import UsageError
 from .output import jsonable
 from .store import Store, _lit, _q
@@ -120,8 +121,9 @@ def _history(con: duckdb.DuckDBPyConnection, ident: str, family_name: str | None
         LEFT JOIN collection_status c ON c.snapshot_id = s.id AND c.family = ?
         ORDER BY s.taken_at, s.id""", [family.name]).fetchall()
     attr = "[" + ", ".join(_lit("$." + a) for a in ATTRIBUTION) + "]"
+    stable = stable_sql(con, [family])[family.name]
     rows = con.execute(f"""
-        SELECT m.snapshot_id, v.vid, v.resource_name, v.stable_sha256, json_extract_string(v.raw, {attr})
+        SELECT m.snapshot_id, v.vid, v.resource_name, {stable}, json_extract_string(v.raw, {attr})
         FROM snapshot_resources m JOIN {_q('rv_' + family.name)} v ON v.vid = m.vid
         WHERE m.family = {_lit(family.name)} AND {identity_sql(family)} = $key
         ORDER BY m.snapshot_id, m.file_no, m.ord""", {"key": key}).fetchall()
