@@ -39,12 +39,14 @@ COLLECT = textwrap.dedent("""
     base_url, token, folder, db, conc = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], int(sys.argv[5])
     opts = CollectOptions(base_url=base_url, concurrency=conc)
     t = time.perf_counter()
+    cpu0 = time.process_time()
     report = asyncio.run(collect_to_folder(opts, Token(token, "bench"), folder))
     http = time.perf_counter() - t
+    http_cpu = time.process_time() - cpu0
     t = time.perf_counter()
     stored = store_folder(db, load_folder(folder, parse=False), source="api")
     store = time.perf_counter() - t
-    print(json.dumps({"http": http, "store": store, "requests": report.requests, "retries": report.retries,
+    print(json.dumps({"http": http, "http_cpu": http_cpu, "store": store, "requests": report.requests, "retries": report.retries,
                       "resources": stored.resource_count, "failed": stored.failed,
                       "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """)
@@ -119,7 +121,8 @@ def main() -> None:
           f"({ours['retries']} retries), latency {args.latency_ms:g} ms, concurrency {args.concurrency}")
     print(f"bound (requests x latency / {args.concurrency}) : {bound:6.2f}s")
     print(f"gwaudit collect, HTTP phase            : {ours['http']:6.2f}s  = {ours['http'] / bound:.2f} x bound "
-          f"(target <= 1.5: {'met' if ours['http'] <= 1.5 * bound else 'NOT met'})")
+          f"(target <= 1.5: {'met' if ours['http'] <= 1.5 * bound else 'NOT met'}); "
+          f"CPU {ours['http_cpu']:.2f}s")
     if seq:
         speedup = seq["seconds"] / ours["http"]
         print(f"plain sequential httpx loop            : {seq['seconds']:6.2f}s  ({seq['requests']:,} requests)")

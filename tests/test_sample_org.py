@@ -272,3 +272,7 @@ def test_demo_runs_on_the_sample_snapshots(tmp_path):
     assert text.count("(complete)") == 2
     assert "2026-08-28T06:00:00Z" in text and "2026-11-27T06:00:00Z" in text
     assert db.exists()
+    # the demo ends with the newer snapshot's report in all four formats, with the older one as baseline
+    written = [Path(line.strip()) for line in lines if line.startswith("  ") and "northwind-2026-11-27" in line]
+    assert {p.name.rsplit("-", 1)[-1] for p in written} >= {"report.html", "report.pdf", "findings.csv", "report.json"}
+    assert all(p.exists() for p in written)

@@ -15,6 +15,7 @@ from .auth import Token
 from .collector import CollectOptions, collect
 from .ingest import import_folder
 from .output import text_table
+from .report.run import demo_report
 from .resources import sample_snapshots
 from .snapshot import load_folder
 from .store import Store
@@ -72,4 +73,5 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
              f"{s['rules']['error']} errors")
     echo(f"\ndatabase: {db}\ntry: gwaudit --db {db} audit --format table\n"
          f"     gwaudit --db {db} sql \"SELECT rule_id, severity, resource_name FROM latest_findings\"")
+    demo_report(db, out_dir, echo)
     return db

@@ -139,16 +139,19 @@ class FolderWriter:
         self.files: list[FileEntry] = []
         self.families: dict[str, FamilyStatus] = {}
         self._counters: dict[str, int] = {}
+        self._dirs: set[str] = set()
 
     def add_body(self, family: str, body: bytes, *, http_status: int = 200,
                  query: dict[str, str] | None = None, item_count: int | None = None,
-                 endpoint: str | None = None) -> FileEntry:
+                 endpoint: str | None = None, index: int | None = None) -> FileEntry:
+        """Write one body. Per-item bodies are numbered ``index`` (default: the next number)."""
         f = fam.get(family)
         if f.per_item:
-            n = self._counters[family] = self._counters.get(family, 0) + 1
-            if n == 1:
+            n = self._counters[family] = max(self._counters.get(family, 0), 0) + 1
+            if family not in self._dirs:
                 _private_dir(self.root / family)
-            rel = f"{family}/{n:04d}.json"
+                self._dirs.add(family)
+            rel = f"{family}/{index or n:04d}.json"
         else:
             rel = f"{family}.json"
         _write_private(self.root / rel, body)
@@ -166,7 +169,8 @@ class FolderWriter:
                tool_version: str | None = None) -> Manifest:
         manifest = Manifest(taken_at=taken_at, base_url=base_url, org_id=org_id,
                             tool_version=tool_version or f"gwaudit {__version__}",
-                            families=self.families, files=self.files)
+                            families=dict(sorted(self.families.items())),
+                            files=sorted(self.files, key=lambda e: e.path))
         _write_private(self.root / MANIFEST, manifest.to_json())
         return manifest
 

@@ -1,0 +1,119 @@
+"""Charts as SVG, drawn by pygal with its JavaScript left out.
+
+Each chart comes in two forms: ``inline`` (an ``<svg>`` element for the HTML page, its CSS moved
+to ``css`` so the page's Content Security Policy covers one stylesheet) and ``standalone`` (a
+complete SVG document with its style inside, for the PDF as a ``data:`` image). Neither holds a
+script, a comment or a reference to anything outside itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from typing import Callable
+from xml.etree import ElementTree as ET
+
+import pygal
+from pygal.style import Style
+
+from .model import SEVERITIES, Summary, TrendPoint
+
+SEVERITY_COLORS = {"critical": "#7f1d1d", "high": "#dc2626", "medium": "#f59e0b", "low": "#2563eb",
+                   "info": "#6b7280"}
+WAIVED_COLOR = "#a3a3a3"
+FONT = "'DejaVu Sans', Verdana, Arial, sans-serif"
+
+
+@dataclass
+class Chart:
+    name: str
+    title: str
+    inline: str
+    """``<svg>`` element without its style (for HTML; pair with ``css``)."""
+    css: str
+    """The chart's stylesheet, every selector scoped to ``#chart-<name>``."""
+    standalone: str
+    """A complete SVG document (for PDF)."""
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/svg+xml;base64," + base64.b64encode(self.standalone.encode("utf-8")).decode("ascii")
+
+
+def _style(colors: tuple[str, ...]) -> Style:
+    return Style(background="#ffffff", plot_background="#ffffff", foreground="#1f2937",
+                 foreground_strong="#111827", foreground_subtle="#6b7280", colors=colors,
+                 font_family=FONT, label_font_family=FONT, major_label_font_family=FONT,
+                 value_font_family=FONT, value_label_font_family=FONT, tooltip_font_family=FONT,
+                 title_font_family=FONT, legend_font_family=FONT, no_data_font_family=FONT,
+                 title_font_size=14, legend_font_size=12, label_font_size=11, major_label_font_size=11,
+                 no_data_font_size=20, transition="0s")
+
+
+def _filter(name: str) -> Callable[[ET.Element], ET.Element]:
+    """An xml filter: drop scripts, comments and the JS tooltip layer; give a stable id."""
+    def strip(root: ET.Element) -> ET.Element:
+        old = root.get("id", "")
+        new = f"chart-{name}"
+        root.set("id", new)
+        for parent in list(root.iter()):
+            for child in list(parent):
+                tag = child.tag if isinstance(child.tag, str) else ""
+                if (child.tag is ET.Comment or tag.endswith("script")
+                        or "tooltip-overlay" in (child.get("class") or "")):
+                    parent.remove(child)
+                elif tag.endswith("style") and child.text and old:
+                    child.text = child.text.replace(old, new)
+        return root
+    return strip
+
+
+def _config(name: str, title: str, colors: tuple[str, ...], **kw) -> dict:
+    return dict(js=[], disable_xml_declaration=True, explicit_size=True, width=kw.pop("width", 520),
+                height=kw.pop("height", 300), style=_style(colors), legend_at_bottom=True,
+                legend_at_bottom_columns=kw.pop("legend_columns", 5), print_values=False,
+                show_y_guides=True, no_data_text="No findings", **kw)
+
+
+def _finish(chart: pygal.graph.graph.Graph, name: str, title: str) -> Chart:
+    chart.add_xml_filter(_filter(name))
+    standalone = chart.render(is_unicode=True)
+    root = ET.fromstring(standalone)
+    css = ""
+    for parent in list(root.iter()):
+        for child in list(parent):
+            if isinstance(child.tag, str) and child.tag.endswith("style"):
+                css += (child.text or "") + "\n"
+                parent.remove(child)
+    ET.register_namespace("", "http://www.w3.org/2000/svg")
+    inline = ET.tostring(root, encoding="unicode")
+    # In HTML the element needs no namespace declarations (and names no other host).
+    inline = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", inline)
+    inline = re.sub(r"<(/?)ns\d+:", r"<\1", inline)
+    return Chart(name=name, title=title, inline=inline, css=css.strip(), standalone=standalone)
+
+
+def severity_chart(summary: Summary) -> Chart:
+    """Open and waived findings per severity (stacked bars)."""
+    title = "Findings by severity"
+    chart = pygal.StackedBar(**_config("severity", title, ("#b91c1c", WAIVED_COLOR), legend_columns=2))
+    chart.x_labels = list(SEVERITIES)
+    chart.add("open", [summary.by_severity.get(s, {}).get("fail", 0) for s in SEVERITIES])
+    chart.add("waived", [summary.by_severity.get(s, {}).get("waived", 0) for s in SEVERITIES])
+    return _finish(chart, "severity", title)
+
+
+def trend_chart(trend: list[TrendPoint]) -> Chart:
+    """Open findings per severity in each audited snapshot of the period."""
+    title = "Open findings by severity across the period"
+    colors = tuple(SEVERITY_COLORS[s] for s in SEVERITIES)
+    chart = pygal.StackedBar(**_config("trend", title, colors, x_label_rotation=30 if len(trend) > 6 else 0))
+    chart.x_labels = [f"#{p.snapshot_id} {p.taken_at:%Y-%m-%d}" for p in trend]
+    for sev in SEVERITIES:
+        chart.add(sev, [p.open_by_severity.get(sev, 0) for p in trend])
+    return _finish(chart, "trend", title)
+
+
+def report_charts(summary: Summary, trend: list[TrendPoint]) -> list[Chart]:
+    return [severity_chart(summary), trend_chart(trend)]

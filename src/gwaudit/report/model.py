@@ -1,0 +1,238 @@
+"""The report data model: what every renderer (HTML, PDF, CSV, JSON) takes.
+
+``build_report_data`` (:mod:`gwaudit.report.data`) fills it from a database; tests and
+benchmarks build it directly. Everything in it is plain data: strings from the API are kept
+exactly as received (renderers escape or neutralise them), times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+FRAMEWORKS = {
+    "soc2": "SOC 2",
+    "iso27001": "ISO/IEC 27001",
+    "nist_800_53": "NIST SP 800-53",
+    "iso42001": "ISO/IEC 42001",
+}
+"""Framework keys as rules spell them, in report order, with their display names."""
+
+CONTROL_STATUSES = ("fail", "error", "waived", "pass")
+"""A control's status, worst first: one failing rule fails it; an unevaluated rule makes it
+``error``; failing rules whose findings are all waived make it ``waived``."""
+
+
+@dataclass
+class SnapshotRef:
+    id: int
+    taken_at: datetime
+    status: str = "complete"
+    """complete | incomplete"""
+    source: str = "import"
+    base_url: Optional[str] = None
+    org_id: Optional[str] = None
+    tool_version: Optional[str] = None
+    manifest_sha256: str = ""
+    resource_count: int = 0
+    failed_families: list[str] = field(default_factory=list)
+
+
+@dataclass
+class FamilyStatus:
+    """Collection completeness of one family in the audited snapshot."""
+    family: str
+    title: str
+    status: str
+    """ok | failed | unavailable"""
+    item_count: Optional[int] = None
+    error: Optional[str] = None
+
+
+@dataclass
+class Waiver:
+    rule_id: str
+    resource: str
+    """The resource_id, or the resource_name glob, the entry names."""
+    justification: str
+    owner: str
+    expires: str
+    state: str = "active"
+    """active | expired | stale (matches nothing)"""
+    matched: int = 0
+
+
+@dataclass
+class Finding:
+    fingerprint: str
+    rule_id: str
+    title: str
+    severity: str
+    status: str
+    """fail | waived"""
+    family: str
+    resource_id: str
+    resource_name: Optional[str]
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    frameworks: dict[str, list[str]] = field(default_factory=dict)
+    snapshot_id: int = 0
+    first_seen: Optional[datetime] = None
+    waiver: Optional[dict[str, Any]] = None
+
+
+@dataclass
+class Rule:
+    """One evaluated rule: its metadata, the parameters it ran with, and its result."""
+    rule_id: str
+    title: str
+    severity: str
+    status: str
+    """pass | fail | error (as evaluated; see ``display_status``)"""
+    description: str = ""
+    risk: str = ""
+    remediation: str = ""
+    references: list[str] = field(default_factory=list)
+    frameworks: dict[str, list[str]] = field(default_factory=dict)
+    families: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    checked: int = 0
+    failed: int = 0
+    error: Optional[str] = None
+    open: int = 0
+    waived: int = 0
+
+    @property
+    def display_status(self) -> str:
+        """``waived`` when it failed but every finding is waived."""
+        if self.status == "fail" and self.open == 0 and self.waived > 0:
+            return "waived"
+        return self.status
+
+
+@dataclass
+class Control:
+    framework: str
+    control: str
+    rule_ids: list[str]
+    status: str
+
+
+@dataclass
+class FieldChange:
+    path: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class Change:
+    family: str
+    kind: str
+    """added | removed | modified"""
+    key: str
+    name: Optional[str] = None
+    changed_by: Optional[str] = None
+    changes: list[FieldChange] = field(default_factory=list)
+
+
+@dataclass
+class TrendPoint:
+    snapshot_id: int
+    taken_at: datetime
+    open_by_severity: dict[str, int]
+
+
+@dataclass
+class Inventory:
+    family: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class Period:
+    label: Optional[str] = None
+    """``2026-Q3``, ``2026-07-01 to 2026-09-30``, or None for a single snapshot."""
+    start: Optional[datetime] = None
+    end: Optional[datetime] = None
+    baseline: Optional[SnapshotRef] = None
+    """The snapshot the changes are counted from (None: no earlier snapshot)."""
+    snapshots: list[SnapshotRef] = field(default_factory=list)
+    """Snapshots taken in the period, oldest first."""
+
+
+@dataclass
+class Summary:
+    by_severity: dict[str, dict[str, int]]
+    """{severity: {"fail": n, "waived": n}}"""
+    open: int = 0
+    waived: int = 0
+    new: Optional[int] = None
+    resolved: Optional[int] = None
+    mean_time_to_resolve_days: Optional[float] = None
+    rules: dict[str, int] = field(default_factory=dict)
+    """{"evaluated", "passed", "failed", "error"}"""
+
+
+@dataclass
+class ReportData:
+    org: str
+    """Display name of the organisation (org id or host when nothing better is known)."""
+    snapshot: SnapshotRef
+    generated_at: datetime
+    tool_version: str
+    summary: Summary
+    period: Period = field(default_factory=Period)
+    classification: str = "Internal"
+    completeness: list[FamilyStatus] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    controls: list[Control] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    changes_note: Optional[str] = None
+    """Why the changes are missing or partial (e.g. no earlier snapshot), else None."""
+    waivers: list[Waiver] = field(default_factory=list)
+    inventory: list[Inventory] = field(default_factory=list)
+    trend: list[TrendPoint] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Parts of the report that could not be filled, said plainly (shown in every format)."""
+
+    @property
+    def incomplete(self) -> bool:
+        return self.snapshot.status != "complete" or bool(self.missing_families)
+
+    @property
+    def missing_families(self) -> list[str]:
+        names = {f.family for f in self.completeness if f.status == "failed"}
+        names.update(self.snapshot.failed_families)
+        return sorted(names)
+
+    @property
+    def incomplete_warning(self) -> Optional[str]:
+        if not self.incomplete:
+            return None
+        fams = ", ".join(self.missing_families) or "unknown families"
+        return (f"INCOMPLETE SNAPSHOT: these families could not be collected: {fams}. "
+                "Rules reading them are reported as error, not pass; the findings below do not cover them.")
+
+    def findings_by_rule(self) -> dict[str, list[Finding]]:
+        out: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            out.setdefault(f.rule_id, []).append(f)
+        return out
+
+    def rule(self, rule_id: str) -> Optional[Rule]:
+        for r in self.rules:
+            if r.rule_id == rule_id:
+                return r
+        return None

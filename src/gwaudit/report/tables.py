@@ -1,0 +1,153 @@
+"""CSV and JSON outputs of a report.
+
+* ``findings.csv`` - every finding, frameworks flattened (``soc2:CC6.1;iso27001:A.5.17``),
+  evidence and waiver as JSON text;
+* ``changes.csv`` - one row per changed field (an added or removed resource: one row);
+* ``inventory/<family>.csv`` - the resources of each family in the audited snapshot;
+* ``findings.json`` - the audit JSON of DESIGN.md (snapshot, summary, rules, findings);
+* ``report.json`` - the same plus the period, its changes, summary figures and completeness.
+
+CSV is UTF-8; any text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
+prefixed with ``'`` (:func:`gwaudit.output.safe_cell`), so a spreadsheet never evaluates it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict
+from typing import Any, Iterable, Sequence
+
+from ..output import cell, dumps, jsonable, safe_cell
+from .model import FRAMEWORKS, Finding, ReportData, SnapshotRef
+
+FINDING_COLUMNS = ("fingerprint", "rule_id", "title", "severity", "status", "family", "resource_id",
+                   "resource_name", "message", "frameworks", "soc2", "iso27001", "nist_800_53", "iso42001",
+                   "evidence", "snapshot_id", "first_seen", "waiver_owner", "waiver_expires",
+                   "waiver_justification", "snapshot_warning")
+CHANGE_COLUMNS = ("family", "change", "key", "name", "changed_by", "path", "before", "after", "snapshot_warning")
+
+
+def _csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return buf.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return cell(value)
+    if isinstance(value, (dict, list)):
+        return safe_cell(json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True))
+    return safe_cell(cell(value))
+
+
+def frameworks_text(frameworks: dict[str, list[str]]) -> str:
+    keys = [k for k in FRAMEWORKS if k in frameworks] + sorted(k for k in frameworks if k not in FRAMEWORKS)
+    return ";".join(f"{k}:{c}" for k in keys for c in frameworks.get(k, []))
+
+
+def finding_row(f: Finding, warning: str | None = None) -> list[Any]:
+    w = f.waiver or {}
+    return [f.fingerprint, f.rule_id, f.title, f.severity, f.status, f.family, f.resource_id, f.resource_name,
+            f.message, frameworks_text(f.frameworks),
+            *(";".join(f.frameworks.get(k, [])) for k in ("soc2", "iso27001", "nist_800_53", "iso42001")),
+            f.evidence, f.snapshot_id, f.first_seen, w.get("owner"), w.get("expires"), w.get("justification"), warning]
+
+
+def findings_csv(data: ReportData) -> bytes:
+    """Every finding; on an incomplete snapshot every row's ``snapshot_warning`` says so."""
+    warning = data.incomplete_warning
+    return _csv(FINDING_COLUMNS, (finding_row(f, warning) for f in data.findings))
+
+
+def changes_csv(data: ReportData) -> bytes:
+    warning = data.incomplete_warning
+
+    def rows() -> Iterable[list[Any]]:
+        for c in data.changes:
+            if c.changes:
+                for fc in c.changes:
+                    yield [c.family, c.kind, c.key, c.name, c.changed_by, fc.path, _json_text(fc.before),
+                           _json_text(fc.after), warning]
+            else:
+                yield [c.family, c.kind, c.key, c.name, c.changed_by, None, None, None, warning]
+    return _csv(CHANGE_COLUMNS, rows())
+
+
+def _json_text(value: Any) -> Any:
+    """Before/after values: strings as they are, anything else as JSON (so null stays visible)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
+
+
+def inventory_csvs(data: ReportData) -> dict[str, bytes]:
+    """``{family: csv bytes}`` for every family in the inventory."""
+    return {inv.family: _csv(inv.columns, inv.rows) for inv in data.inventory}
+
+
+# ---------------------------------------------------------------- JSON
+
+def _snapshot(s: SnapshotRef | None) -> dict[str, Any] | None:
+    return None if s is None else jsonable(asdict(s))
+
+
+def finding_dict(f: Finding) -> dict[str, Any]:
+    return jsonable({"fingerprint": f.fingerprint, "rule_id": f.rule_id, "title": f.title, "severity": f.severity,
+                     "status": f.status, "family": f.family, "resource_id": f.resource_id,
+                     "resource_name": f.resource_name, "message": f.message, "evidence": f.evidence,
+                     "frameworks": f.frameworks, "snapshot_id": f.snapshot_id, "first_seen": f.first_seen,
+                     "waiver": f.waiver})
+
+
+def audit_dict(data: ReportData) -> dict[str, Any]:
+    """DESIGN.md's audit shape: ``{"snapshot", "summary", "rules", "findings"}``."""
+    s = data.summary
+    summary = {"findings": len(data.findings), "by_status": {"fail": s.open, "waived": s.waived},
+               "by_severity": s.by_severity, "rules": s.rules}
+    rules = [{"rule_id": r.rule_id, "status": r.status, "checked": r.checked, "failed": r.failed, "error": r.error}
+             for r in data.rules]
+    return {"snapshot": _snapshot(data.snapshot), "summary": summary, "rules": rules,
+            "findings": [finding_dict(f) for f in data.findings]}
+
+
+def findings_json(data: ReportData) -> bytes:
+    return (dumps(audit_dict(data)) + "\n").encode("utf-8")
+
+
+def report_dict(data: ReportData) -> dict[str, Any]:
+    out = audit_dict(data)
+    s = data.summary
+    out["summary"].update({"open": s.open, "waived": s.waived, "new_in_period": s.new,
+                           "resolved_in_period": s.resolved, "mean_time_to_resolve_days": s.mean_time_to_resolve_days})
+    out["report"] = {"org": data.org, "generated_at": data.generated_at, "tool_version": data.tool_version,
+                     "classification": data.classification, "incomplete": data.incomplete,
+                     "missing_families": data.missing_families, "warning": data.incomplete_warning,
+                     "notes": data.notes}
+    p = data.period
+    out["period"] = {"label": p.label, "start": p.start, "end": p.end, "baseline": _snapshot(p.baseline),
+                     "snapshots": [_snapshot(x) for x in p.snapshots]}
+    out["completeness"] = [asdict(f) for f in data.completeness]
+    out["rules"] = [dict(base, title=r.title, severity=r.severity, display_status=r.display_status,
+                         frameworks=r.frameworks, params=r.params, open=r.open, waived=r.waived)
+                    for base, r in zip(out["rules"], data.rules)]
+    out["controls"] = [asdict(c) for c in data.controls]
+    out["changes"] = {"note": data.changes_note,
+                      "items": [asdict(c) for c in data.changes]}
+    out["waivers"] = [asdict(w) for w in data.waivers]
+    out["inventory"] = {inv.family: inv.count for inv in data.inventory}
+    out["trend"] = [asdict(t) for t in data.trend]
+    return jsonable(out)
+
+
+def report_json(data: ReportData) -> bytes:
+    return (dumps(report_dict(data)) + "\n").encode("utf-8")

@@ -1,0 +1,108 @@
+"""The Jinja environment for reports: autoescape on, StrictUndefined, user overrides.
+
+Templates are looked up in ``--template-dir`` first, then in the built-in folder
+(:func:`gwaudit.resources.templates_dir`). A user template can extend the built-in one it
+replaces through the ``default:`` prefix, as datasette does::
+
+    {% extends "default:report.html.j2" %}
+    {% block title_extra %} - ACME internal{% endblock %}
+
+Static files (``report.css``, ``print.css``, ``report.js``) resolve the same way, so a user
+folder may override them too.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Optional
+
+import jinja2
+
+from ..errors import UsageError
+from ..output import jsonable
+from ..resources import templates_dir
+from ..timeutil import format_ts
+from .model import FRAMEWORKS
+
+
+def environment(template_dir: Optional[Path] = None) -> jinja2.Environment:
+    builtin = jinja2.FileSystemLoader(str(templates_dir()))
+    loaders: list[jinja2.BaseLoader] = []
+    if template_dir is not None:
+        if not Path(template_dir).is_dir():
+            raise UsageError(f"--template-dir {template_dir} is not a folder",
+                             hint="give a folder holding your .j2 templates (see README, 'Reports')")
+        loaders.append(jinja2.FileSystemLoader(str(template_dir)))
+    loaders.append(jinja2.PrefixLoader({"default": builtin}, delimiter=":"))
+    loaders.append(builtin)
+    env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=False)
+    env.filters.update(ts=fmt_ts, day=fmt_day, value=fmt_value, sha=short_sha, plural=plural,
+                       evidence=evidence_items)
+    env.globals.update(FRAMEWORKS=FRAMEWORKS)
+    return env
+
+
+def static_text(env: jinja2.Environment, name: str) -> str:
+    """A static file (CSS or JS) through the same loaders as the templates. It is inlined into
+    a ``<style>``/``<script>`` element, so it must not close that element early."""
+    assert env.loader is not None
+    try:
+        text, _, _ = env.loader.get_source(env, name)
+    except jinja2.TemplateNotFound:
+        raise UsageError(f"report file {name} not found in the template folders",
+                         hint="restore it or remove your override") from None
+    tag = "script" if name.endswith(".js") else "style"
+    if f"</{tag}" in text.lower():
+        raise UsageError(f"{name} contains '</{tag}', which would end the inlined element early")
+    return text
+
+
+# ---------------------------------------------------------------- filters
+
+def fmt_ts(value: Any) -> str:
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, datetime):
+        return format_ts(value.replace(microsecond=0)).replace("T", " ").replace("Z", " UTC")
+    return str(value)
+
+
+def fmt_day(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (datetime, date)):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def fmt_value(value: Any, limit: int = 300) -> str:
+    """One value as short text: JSON for structures, ``-`` for nothing, cut at ``limit``."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        text = value
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (datetime, date)):
+        text = fmt_ts(value)
+    else:
+        text = json.dumps(jsonable(value), ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def evidence_items(evidence: Any, limit: int = 300) -> list[tuple[str, str]]:
+    if not isinstance(evidence, dict):
+        return [("value", fmt_value(evidence, limit))] if evidence not in (None, "") else []
+    return [(str(k), fmt_value(v, limit)) for k, v in evidence.items()]
+
+
+def short_sha(value: Optional[str], n: int = 16) -> str:
+    return (value or "-")[:n]
+
+
+def plural(n: int, word: str, many: Optional[str] = None) -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"

@@ -1,0 +1,119 @@
+"""What the templates need besides the data: groupings, caps, the charts, small formatters.
+
+Both the HTML and the PDF build one :class:`View`; the PDF passes a per-rule ``cap``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from markupsafe import Markup
+
+from .. import families as fam
+from .charts import Chart, report_charts
+from .model import FRAMEWORKS, SEVERITIES, SEVERITY_RANK, Change, Control, Finding, ReportData, Rule
+
+SECTIONS = [("summary", "Executive summary"), ("compliance", "Compliance matrix"),
+            ("findings", "Findings by rule"), ("changes", "Changes in the period"), ("waivers", "Waivers"),
+            ("inventory", "Inventory"), ("rules", "Rules and parameters")]
+
+
+@dataclass
+class RuleGroup:
+    rule: Rule
+    findings: list[Finding]
+    shown: list[Finding]
+    more: int
+
+
+@dataclass
+class ChangeGroup:
+    family: str
+    title: str
+    counts: dict[str, int]
+    shown: list[Change]
+    more: int
+
+
+@dataclass
+class View:
+    severities: tuple[str, ...]
+    groups: list[RuleGroup]
+    frameworks: list[tuple[str, str, list[Control]]]
+    change_groups: list[ChangeGroup]
+    change_counts: dict[str, int]
+    error_rules: list[Rule]
+    rules_sorted: list[Rule]
+    charts: list[Chart]
+    inline_charts: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def opt(value: Optional[int]) -> str:
+        return "n/a" if value is None else str(value)
+
+    @staticmethod
+    def days(value: Optional[float]) -> str:
+        if value is None:
+            return "n/a"
+        return f"{value:.1f} days" if value < 100 else f"{value:.0f} days"
+
+    def chart_markup(self, chart: Chart) -> Markup:
+        if self.inline_charts:
+            return Markup(chart.inline)
+        return Markup('<img class="chart-img" src="{}" alt="{}">').format(chart.data_uri, chart.title)
+
+    @property
+    def chart_css(self) -> str:
+        return "\n".join(c.css for c in self.charts)
+
+
+def _rule_for(data: ReportData, rule_id: str, findings: list[Finding]) -> Rule:
+    known = data.rule(rule_id)
+    if known is not None:
+        return known
+    first = findings[0]  # a finding from a rule not in the catalog (e.g. an engine rule)
+    return Rule(rule_id=rule_id, title=first.title, severity=first.severity, status="fail",
+                failed=len(findings), open=sum(f.status == "fail" for f in findings),
+                waived=sum(f.status == "waived" for f in findings))
+
+
+def _rule_order(rule: Rule) -> tuple[int, str]:
+    return (SEVERITY_RANK.get(rule.severity, len(SEVERITIES)), rule.rule_id)
+
+
+def build_view(data: ReportData, *, cap: Optional[int] = None, inline_charts: bool = True) -> View:
+    by_rule = data.findings_by_rule()
+    groups = []
+    for rule_id, items in by_rule.items():
+        rule = _rule_for(data, rule_id, items)
+        items = sorted(items, key=lambda f: (f.status != "fail", f.resource_name or "", f.resource_id))
+        shown = items if cap is None else items[:cap]
+        groups.append(RuleGroup(rule, items, shown, len(items) - len(shown)))
+    groups.sort(key=lambda g: _rule_order(g.rule))
+
+    controls: dict[str, list[Control]] = {k: [] for k in FRAMEWORKS}
+    for c in data.controls:
+        controls.setdefault(c.framework, []).append(c)
+    frameworks = [(k, FRAMEWORKS.get(k, k), cs) for k, cs in controls.items()]
+
+    counts = {"added": 0, "removed": 0, "modified": 0}
+    per_family: dict[str, list[Change]] = {}
+    for ch in data.changes:
+        counts[ch.kind] = counts.get(ch.kind, 0) + 1
+        per_family.setdefault(ch.family, []).append(ch)
+    order = {name: i for i, name in enumerate(fam.NAMES)}
+    change_groups = []
+    for family in sorted(per_family, key=lambda n: (order.get(n, len(order)), n)):
+        items = per_family[family]
+        fc = {k: sum(1 for c in items if c.kind == k) for k in ("added", "removed", "modified")}
+        shown = items if cap is None else items[:cap]
+        title = fam.BY_NAME[family].title if family in fam.BY_NAME else family
+        change_groups.append(ChangeGroup(family, title, fc, shown, len(items) - len(shown)))
+
+    rules_sorted = sorted(data.rules, key=_rule_order)
+    return View(severities=SEVERITIES, groups=groups, frameworks=frameworks, change_groups=change_groups,
+                change_counts=counts, error_rules=[r for r in rules_sorted if r.status == "error"],
+                rules_sorted=rules_sorted, charts=report_charts(data.summary, data.trend),
+                inline_charts=inline_charts)

@@ -1,0 +1,124 @@
+"""The quarterly PDF, rendered for real by WeasyPrint and read back with pypdf."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import threading
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from gwaudit.report.pdf import render_pdf
+from gwaudit.report.run import write_outputs
+from tests.report_data import KNOWN_REMEDIATION, report_data
+
+HEADINGS = ("Contents", "About this report", "Executive summary", "Compliance matrix", "Findings by rule",
+            "Changes in the period", "Waivers", "Inventory", "Rules and parameters")
+CAP = 5
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
+    out = tmp_path_factory.mktemp("pdf")
+    paths = write_outputs(report_data(60, incomplete=True), out, ["pdf", "csv", "json"], max_resources_per_rule=CAP)
+    by_suffix = {p.name.split("-s7-", 1)[-1]: p for p in paths}
+    return out, by_suffix
+
+
+@pytest.fixture(scope="module")
+def reader(written: tuple[Path, dict[str, Path]]) -> pypdf.PdfReader:
+    return pypdf.PdfReader(written[1]["report.pdf"])
+
+
+def test_cover_sections_and_a_known_finding_read_back(reader: pypdf.PdfReader) -> None:
+    cover = reader.pages[0].extract_text()
+    for text in ("Quarterly compliance report", "ACME Corp", "2026-Q3", "Confidential", "Prepared",
+                 "#7", "07" * 32, "#1", "01" * 32):
+        assert text in cover.replace("\n", " ") or text in cover, text
+    # the incomplete snapshot is said on the first page
+    assert "Incomplete snapshot" in cover and "route_health" in cover
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    for heading in HEADINGS:
+        assert heading in text, heading
+    assert "GW-KEY-001" in text and "key-0" in text
+    assert " ".join(KNOWN_REMEDIATION.split()) in " ".join(text.split())
+    assert "(see the attached findings.csv)" in text
+    # running footer: page X of Y
+    n = len(reader.pages)
+    assert f"Page 2 of {n}" in reader.pages[1].extract_text()
+    assert f"Page {n} of {n}" in reader.pages[-1].extract_text()
+
+
+def test_contents_bookmarks_and_metadata(reader: pypdf.PdfReader) -> None:
+    titles = [o.title for o in reader.outline if not isinstance(o, list)]
+    for heading in HEADINGS[1:]:
+        assert heading in titles
+    contents = reader.pages[1].extract_text()
+    assert "Executive summary" in contents
+    meta = reader.metadata
+    assert meta.title.startswith("Compliance report: ACME Corp, 2026-Q3")
+    assert "ACME Corp" in meta.subject and meta.creator.startswith("gwaudit")
+
+
+def test_pdf_a_3b_identification_in_the_xmp_metadata(reader: pypdf.PdfReader) -> None:
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    raw = xmp.stream.get_data().decode("utf-8")
+    assert 'pdfaid:part="3"' in raw and 'pdfaid:conformance="B"' in raw
+    assert "/OutputIntents" in reader.trailer["/Root"]
+
+
+def test_attachments_are_byte_equal_to_the_csv_and_json_outputs(reader: pypdf.PdfReader,
+                                                                written: tuple[Path, dict[str, Path]]) -> None:
+    files = written[1]
+    attached = {name: data[0] for name, data in reader.attachments.items()}
+    assert set(attached) == {"findings.csv", "findings.json"}
+    assert attached["findings.csv"] == files["findings.csv"].read_bytes()
+    assert attached["findings.json"] == files["findings.json"].read_bytes()
+
+
+def test_page_count_is_bounded_by_the_per_rule_cap(reader: pypdf.PdfReader) -> None:
+    assert 8 <= len(reader.pages) <= 40
+    # every rule of the fixture has at least one finding: with one resource per rule, ten times
+    # the findings make the same number of pages
+    pages = [len(pypdf.PdfReader(io.BytesIO(render_pdf(report_data(n), attachments={},
+                                                           max_resources_per_rule=1))).pages)
+             for n in (60, 600)]
+    assert pages[0] == pages[1]
+
+
+class _Counter(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802
+        _Counter.hits.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.end_headers()
+        self.wfile.write(b"body { color: red }")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_rendering_fetches_nothing_from_the_network(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Counter)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        (tmp_path / "print.css").write_text(
+            f"@import url(http://127.0.0.1:{port}/x.css);\n"
+            f"body {{ background: url(http://127.0.0.1:{port}/bg.png); }}\n"
+            f"@font-face {{ font-family: X; src: url(http://127.0.0.1:{port}/f.woff); }}\n"
+            "h1 { font-family: X; }\n")
+        data = report_data(3)
+        data.org = f"ACME http://127.0.0.1:{port}/org"
+        pdf = render_pdf(data, attachments={}, max_resources_per_rule=2, template_dir=tmp_path)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert pdf.startswith(b"%PDF-")
+    assert _Counter.hits == []
