@@ -38,7 +38,7 @@ def _vary(item, rng: random.Random, i: int):
             for k, v in list(o.items()):
                 if k in ("id", "provider_id", "budget_id") and isinstance(v, str):
                     o[k] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-                elif k in ("name", "model_alias") and isinstance(v, str):
+                elif k in ("name", "model_alias", "model_pattern") and isinstance(v, str):
                     o[k] = f"{v} {i}"
                 elif isinstance(v, (dict, list)):
                     walk(v)
@@ -52,6 +52,15 @@ def _vary(item, rng: random.Random, i: int):
 
 
 def build(folder: Path, total: int = 100_000, seed: int = 7) -> Path:
+    return write(folder, generate(total, seed))
+
+
+def write(folder: Path, data: dict, taken_at: str = "2026-11-27T06:00:00Z") -> Path:
+    return write_folder(folder, data, taken_at=taken_at, unavailable=["agent_runtime_profiles"])
+
+
+def generate(total: int = 100_000, seed: int = 7) -> dict:
+    """``{family: items}`` for :func:`gwaudit.testing.write_folder`."""
     rng = random.Random(seed)
     data = {}
     for family, share in SHARE.items():
@@ -62,7 +71,7 @@ def build(folder: Path, total: int = 100_000, seed: int = 7) -> Path:
         data[family] = [_vary(base[i % len(base)], rng, i) for i in range(n)]
     data["governance_config"] = _load("governance_config")
     data["model_pricing_archived"] = []
-    return write_folder(folder, data, taken_at="2026-11-27T06:00:00Z", unavailable=["agent_runtime_profiles"])
+    return data
 
 
 def count(folder: Path) -> int:

@@ -403,6 +403,107 @@ def config_check_cmd(c: Ctx, fmt: str) -> None:
                 click.echo(f"  {key} = {value!r}")
 
 
+# ---------------------------------------------------------------- diff / history / prune
+
+def _tty_color() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+@cli.command("diff")
+@click.argument("old", default="previous")
+@click.argument("new", default="latest")
+@click.option("--family", "families", multiple=True, metavar="NAME",
+              help="Compare only this family (repeat, or separate with commas).")
+@click.option("--include-volatile", is_flag=True,
+              help="Also show fields that change without anyone changing configuration (last_used_at, "
+                   "usage figures, route-health state: the volatile fields listed in README).")
+@format_option("text", "json", "csv", default="text")
+@pass_ctx
+def diff_cmd(c: Ctx, old: str, new: str, families: tuple[str, ...], include_volatile: bool, fmt: str) -> None:
+    """Resources added, removed and modified, and findings new, resolved and waived, between
+    snapshots OLD and NEW (ids, 'latest', 'previous', or a date meaning the last snapshot taken
+    on or before it; default: previous latest).
+
+    Exit 4 when a family cannot be compared because its collection failed in either snapshot
+    (the rest of the diff is still printed).
+    """
+    from .diff import diff_snapshots
+    from .diffview import diff_csv, diff_text
+    from .output import dumps
+
+    names = [n.strip() for value in families for n in value.split(",") if n.strip()]
+    d = diff_snapshots(c.db, old, new, families=names or None, include_volatile=include_volatile, wait=c.wait)
+    if fmt == "json":
+        click.echo(dumps(d.to_dict()))
+    elif fmt == "csv":
+        click.echo(diff_csv(d), nl=False)
+    else:
+        click.echo(diff_text(d, color=_tty_color()))
+    err = d.incomplete_error()
+    if err:
+        raise err
+
+
+@cli.command("history")
+@click.argument("ident", metavar="ID")
+@click.option("--family", help="The family of the resource, when ID names resources in several.")
+@click.option("--include-volatile", is_flag=True, help="Also show versions that differ only in volatile fields.")
+@format_option("text", "json", default="text")
+@pass_ctx
+def history_cmd(c: Ctx, ident: str, family: str | None, include_volatile: bool, fmt: str) -> None:
+    """One resource's versions across the stored snapshots, with what changed each time.
+
+    ID is a resource key as gwaudit diff shows it in [brackets]: the API id, the alias for user
+    models, provider_id/upstream_model for route health, governance_config, and for pricing
+    rules model_pattern/model_provider/provider_id (or any version id of the rule).
+    """
+    from .history import history_text, resource_history
+    from .output import dumps
+
+    h = resource_history(c.db, ident, family=family, include_volatile=include_volatile, wait=c.wait)
+    if fmt == "json":
+        click.echo(dumps(h.to_dict()))
+    else:
+        click.echo(history_text(h, color=_tty_color()))
+
+
+@cli.command("prune")
+@click.option("--keep-daily", type=click.IntRange(min=0), default=None, metavar="N",
+              help="Keep the newest snapshot of each of the N most recent days that have one.")
+@click.option("--keep-weekly", type=click.IntRange(min=0), default=None, metavar="N",
+              help="... of each of the N most recent ISO weeks.")
+@click.option("--keep-monthly", type=click.IntRange(min=0), default=None, metavar="N",
+              help="... of each of the N most recent months.")
+@click.option("--keep-quarterly", type=click.IntRange(min=0), default=None, metavar="N",
+              help="... of each of the N most recent quarters.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; change nothing.")
+@format_option("text", "json", default="text")
+@pass_ctx
+def prune_cmd(c: Ctx, keep_daily: int | None, keep_weekly: int | None, keep_monthly: int | None,
+              keep_quarterly: int | None, dry_run: bool, fmt: str) -> None:
+    """Remove snapshots outside a retention policy (never the newest), with their findings and
+    the resource versions no kept snapshot holds, then shrink the database file.
+
+    Periods are UTC. A snapshot kept by any rule stays.
+    """
+    from .errors import UsageError
+    from .output import dumps, text_table
+    from .prune import Policy, prune
+
+    given = {"daily": keep_daily, "weekly": keep_weekly, "monthly": keep_monthly, "quarterly": keep_quarterly}
+    if all(v is None for v in given.values()):
+        raise UsageError("say what to keep", hint="e.g. gwaudit prune --keep-daily 7 --keep-weekly 4 "
+                                                  "--keep-monthly 12 --keep-quarterly 8 (add --dry-run to preview)")
+    result = prune(c.db, Policy(**{k: v or 0 for k, v in given.items()}), dry_run=dry_run, wait=c.wait)
+    if fmt == "json":
+        click.echo(dumps(result.to_dict()))
+        return
+    if dry_run:
+        rows = ([s.id, s.taken_at, "keep" if s.keep else "remove", ", ".join(s.reasons)] for s in result.snapshots)
+        click.echo(text_table(["id", "taken_at", "action", "kept for"], rows))
+    c.echo(result.summary())
+
+
 # ---------------------------------------------------------------- simulate
 
 _RATE = click.FloatRange(0.0, 1.0)

@@ -39,9 +39,10 @@ class Family:
     query: Callable[[dict[str, Any]], dict[str, str]] | None = None
     """For a per-item family, the query string for one parent item."""
     natural_key: tuple[str, ...] | None = None
-    """Identity across snapshots when ``key`` is a version id (pricing): used by diffs."""
+    """Identity across snapshots when ``key`` is a version id (pricing): used by diffs and history."""
     volatile: tuple[str, ...] = ()
-    """Fields that change without anyone changing configuration (left out of diffs by default)."""
+    """Fields that change without anyone changing configuration: runtime state, usage figures,
+    counters (dotted paths). Diffs and history leave them out unless asked; this is the one list."""
     extra_columns: tuple[tuple[str, str, str], ...] = ()
     """(column, DuckDB type, dotted JSON path) added to the typed view besides the model fields."""
     doc: str = ""
@@ -58,6 +59,18 @@ class Family:
         if not self.key:
             return self.name
         return "/".join(_str(dig(item, p)) for p in self.key)
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """Dotted paths identifying a resource across snapshots (``natural_key`` or ``key``)."""
+        return self.natural_key if self.natural_key is not None else self.key
+
+    def identity_of(self, item: dict[str, Any]) -> str:
+        """The resource's natural identity as a string: the same rule, route or policy in two
+        snapshots has the same identity even when its ``key`` is a version id."""
+        if not self.identity:
+            return self.name
+        return "/".join(_str(dig(item, p)) for p in self.identity)
 
     def name_of(self, item: dict[str, Any]) -> str:
         return "/".join(_str(dig(item, p)) for p in self.name_field) if self.name_field else self.name
@@ -103,7 +116,6 @@ def _pricing_history_query(item: dict[str, Any]) -> dict[str, str]:
     return query
 
 
-_ATTRIBUTION_VOLATILE: tuple[str, ...] = ()
 _PRICING_NATURAL = ("model_pattern", "model_provider", "provider_id")
 
 FAMILIES: tuple[Family, ...] = (
@@ -114,7 +126,7 @@ FAMILIES: tuple[Family, ...] = (
            doc="Upstream provider instances."),
     Family("model_routes", "/admin/model-mappings", "array", m.ModelRoute, ("id",), ("model_alias", "upstream_model"),
            "Model routes",
-           volatile=("budget_status", "route_health_status"),
+           volatile=("budget_status", "route_health_status", "stale_status"),
            extra_columns=(("effective_pricing_source", "VARCHAR", "effective_pricing.source"),
                           ("pricing_rule_id", "VARCHAR", "effective_pricing.pricing_rule_id")),
            doc="Alias -> provider/upstream model routes (wire name: model mappings)."),
@@ -128,7 +140,7 @@ FAMILIES: tuple[Family, ...] = (
            doc="Archived pricing rules."),
     Family("model_pricing_defaults", "/admin/model-pricing/defaults", "array", m.DefaultPrice, ("id",),
            ("model_pattern",), "Default model pricing", natural_key=("provider_slug", "model_pattern"),
-           doc="Barndoor's managed default prices."),
+           volatile=("source",), doc="Barndoor's managed default prices (source: the price sheet's label)."),
     Family("model_pricing_history", "/admin/model-pricing/history", "array", m.PricingVersion, ("id",),
            ("model_pattern",), "Model pricing history",
            parents=("model_pricing", "model_pricing_archived"), query=_pricing_history_query,

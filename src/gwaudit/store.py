@@ -40,6 +40,9 @@ from .timeutil import parse_date_or_ts
 SCHEMA_VERSION = 1
 DEFAULT_WAIT = 30.0
 MAX_OBJECT = 1 << 28  # 256 MiB: the largest single item read_json_objects accepts
+BLOCK_SIZE = 64 * 1024
+"""Block size of new database files. DuckDB's default (256 KiB) gives each of the ~35 tables at
+least one block: a year of daily snapshots of a small org would be mostly empty blocks."""
 
 
 def _q(name: str) -> str:
@@ -117,7 +120,7 @@ CREATE TABLE IF NOT EXISTS schema_drift (
 );
 """
 
-_SYSTEM_COLUMNS = ("vid", "sha256", "resource_key", "resource_name", "raw")
+_SYSTEM_COLUMNS = ("vid", "sha256", "resource_key", "resource_name", "raw", "stable_sha256")
 
 
 def _family_columns(family: fam.Family) -> list[tuple[str, str, str]]:
@@ -148,8 +151,37 @@ def _create_family_table(con: duckdb.DuckDBPyConnection, family: fam.Family) -> 
             resource_key VARCHAR,
             resource_name VARCHAR,
             raw JSON USING COMPRESSION zstd,
+            stable_sha256 BLOB,
             {cols}
         )""")
+
+
+def stable_hash_sql(family: fam.Family, raw: str = "raw") -> str:
+    """SQL for ``stable_sha256``: the SHA-256 (32 bytes) of the item without the family's volatile
+    fields (JSON merge patch with ``null`` removes a member), NULL when the family declares none.
+    Two versions of a resource with equal values differ only in volatile fields (diffs use it)."""
+    if not family.volatile:
+        return "CAST(NULL AS BLOB)"
+    patch: dict[str, Any] = {}
+    for path in family.volatile:
+        node = patch
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = None
+    return f"unhex(sha256(CAST(json_merge_patch({raw}, {_lit(_json(patch))}) AS VARCHAR)))"
+
+
+def _sync_stable_hash(con: duckdb.DuckDBPyConnection, family: fam.Family, existing: set[str]) -> None:
+    """Add ``stable_sha256`` to an older table, and recompute it whenever the family's volatile
+    fields changed (the declaration is kept in gwaudit_meta)."""
+    if "stable_sha256" not in existing:
+        con.execute(f"ALTER TABLE {_rv(family)} ADD COLUMN stable_sha256 BLOB")
+    key, spec = "volatile:" + family.name, _json(list(family.volatile))
+    stored = con.execute("SELECT value FROM gwaudit_meta WHERE key = ?", [key]).fetchone()
+    if "stable_sha256" not in existing or stored is None or stored[0] != spec:
+        con.execute(f"UPDATE {_rv(family)} SET stable_sha256 = {stable_hash_sql(family)}")
+        con.execute("INSERT OR REPLACE INTO gwaudit_meta VALUES (?, ?)", [key, spec])
 
 
 def _sync_family_columns(con: duckdb.DuckDBPyConnection, family: fam.Family) -> None:
@@ -162,6 +194,7 @@ def _sync_family_columns(con: duckdb.DuckDBPyConnection, family: fam.Family) -> 
             continue
         con.execute(f"ALTER TABLE {_rv(family)} ADD COLUMN {_q(col)} {typ}")
         con.execute(f"UPDATE {_rv(family)} SET {_q(col)} = {_typed_from_raw(typ, path)}")
+    _sync_stable_hash(con, family, existing)
 
 
 def _typed_from_raw(typ: str, path: str) -> str:
@@ -219,6 +252,7 @@ def _layout_fingerprint() -> str:
     import hashlib
 
     text = repr([(f.name, history_view(f.name), f.per_item, _family_columns(f)) for f in fam.FAMILIES]) + __version__
+    text += repr([f.volatile for f in fam.FAMILIES])  # stable_sha256 follows the volatile fields
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -274,8 +308,8 @@ def _connect(path: Path, *, read_only: bool, wait: float, config: dict[str, Any]
                 _session(con)
                 return con
             old = os.umask(0o077)
-            try:
-                con = duckdb.connect(str(path), config=cfg)
+            try:  # the block size applies only when the file is created
+                con = duckdb.connect(str(path), config={"default_block_size": str(BLOCK_SIZE), **cfg})
             finally:
                 os.umask(old)
             for p in (path, Path(str(path) + ".wal")):
@@ -593,9 +627,10 @@ def _write_family(con: duckdb.DuckDBPyConnection, sid: int, family: fam.Family, 
         FROM (SELECT sha256, any_value(raw) AS raw FROM stage
               WHERE NOT EXISTS (SELECT 1 FROM {rv} r WHERE r.sha256 = stage.sha256)
               GROUP BY sha256)""")
+    columns = ", ".join(_q(c) for c in _SYSTEM_COLUMNS + tuple(c for c, _t, _p in _family_columns(family)))
     con.execute(f"""
-        INSERT INTO {rv} SELECT vid, sha256, {_key_sql(family.key, family.name)},
-               {_key_sql(family.name_field, family.name)}, raw, {_typed_select(family)}
+        INSERT INTO {rv} ({columns}) SELECT vid, sha256, {_key_sql(family.key, family.name)},
+               {_key_sql(family.name_field, family.name)}, raw, {stable_hash_sql(family)}, {_typed_select(family)}
         FROM new_versions""")
     drift = _drift_sql(family)
     if drift:

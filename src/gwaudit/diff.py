@@ -1,0 +1,485 @@
+"""What changed between two snapshots: resources added, removed and modified per family, and
+how the findings moved (new, resolved, resolved because the resource went, still open, newly
+waived).
+
+    from gwaudit.diff import diff_snapshots
+    d = diff_snapshots("gwaudit.duckdb", "previous", "latest")
+    d.to_dict()        # DESIGN.md "Diff (JSON)"
+
+How it stays fast on large snapshots: versions are content-addressed, so an unchanged resource
+has the same version id in both snapshots and DuckDB drops it with one multiset difference over
+the membership rows. Only the versions that differ are paired by natural identity (pricing by
+rule, route health by provider and upstream model, the governance singleton, user models by
+alias: :attr:`gwaudit.families.Family.identity`); a pair whose items are equal once the family's
+volatile fields are removed (``stable_sha256``, hashed when a version is stored) is a volatile-only
+change; only the remaining pairs are fetched, parsed and walked in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import duckdb
+
+from . import families as fam
+from .errors import IncompleteEvidence, UsageError
+from .output import jsonable
+from .store import Store, _jpath, _lit, _q, family_status, resolve_snapshot, snapshot_info
+
+#: Attribution fields read from both versions of a changed resource (``changed_by``).
+ATTRIBUTION = ("last_modified_by_email", "last_modified_by_name", "last_modified_at", "last_change_note",
+               "created_by_email", "created_by_name", "change_reason", "change_source")
+_LAST_MODIFIED = ATTRIBUTION[:4]
+_CREATED = ("created_by_email", "created_by_name", "change_reason", "change_source")
+
+
+# ---------------------------------------------------------------- results
+
+@dataclass
+class Change:
+    path: str
+    """JSON path of the changed value inside the resource, e.g. ``$.targets[0].alias``."""
+    before: Any
+    after: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "before": jsonable(self.before), "after": jsonable(self.after)}
+
+
+@dataclass
+class ResourceChange:
+    key: str
+    """The resource's natural identity as a string (``Family.identity_of``)."""
+    name: str | None
+    changed_by: dict[str, Any] | None = None
+    changes: list[Change] = field(default_factory=list)
+
+    def to_dict(self, kind: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"key": self.key, "name": self.name}
+        if kind != "removed":
+            out["changed_by"] = self.changed_by
+        if kind == "modified":
+            out["changes"] = [c.to_dict() for c in self.changes]
+        return out
+
+
+@dataclass
+class FamilyDiff:
+    family: str
+    status: str = "compared"
+    """``compared`` or ``not comparable: <why>``."""
+    added: list[ResourceChange] = field(default_factory=list)
+    removed: list[ResourceChange] = field(default_factory=list)
+    modified: list[ResourceChange] = field(default_factory=list)
+    volatile_only: int = 0
+    """Resources whose only changes were volatile fields (left out unless include_volatile)."""
+
+    @property
+    def compared(self) -> bool:
+        return self.status == "compared"
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.removed or self.modified) or not self.compared
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status,
+                "added": [r.to_dict("added") for r in self.added],
+                "removed": [r.to_dict("removed") for r in self.removed],
+                "modified": [r.to_dict("modified") for r in self.modified]}
+
+
+FINDING_GROUPS = ("new", "resolved", "resolved_deleted", "open", "waived")
+FINDING_KEYS = ("fingerprint", "rule_id", "resource_id", "resource_name", "family", "severity", "title",
+                "status", "message")
+
+
+@dataclass
+class FindingsDiff:
+    status: str = "compared"
+    """``compared``, or ``not comparable: <why>`` when a snapshot was never audited."""
+    new: list[dict[str, Any]] = field(default_factory=list)
+    resolved: list[dict[str, Any]] = field(default_factory=list)
+    resolved_deleted: list[dict[str, Any]] = field(default_factory=list)
+    open: list[dict[str, Any]] = field(default_factory=list)
+    waived: list[dict[str, Any]] = field(default_factory=list)
+    not_evaluated: list[dict[str, Any]] = field(default_factory=list)
+    """Old findings whose rule could not be evaluated on the new snapshot (neither resolved nor open)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": self.status}
+        for group in FINDING_GROUPS + ("not_evaluated",):
+            out[group] = [jsonable(f) for f in getattr(self, group)]
+        return out
+
+
+@dataclass
+class SnapshotDiff:
+    old: dict[str, Any]
+    new: dict[str, Any]
+    families: dict[str, FamilyDiff]
+    findings: FindingsDiff
+    include_volatile: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"old": jsonable(self.old), "new": jsonable(self.new),
+                "families": {name: d.to_dict() for name, d in self.families.items()},
+                "findings": self.findings.to_dict(),
+                "include_volatile": self.include_volatile,
+                "volatile_fields": {name: list(fam.get(name).volatile) for name in self.families
+                                    if fam.get(name).volatile and not self.include_volatile}}
+
+    def incomplete_error(self) -> IncompleteEvidence | None:
+        """Exit 4 when a family could not be compared (its collection failed)."""
+        bad = [d for d in self.families.values() if not d.compared]
+        if not bad:
+            return None
+        return IncompleteEvidence(
+            "diff incomplete: " + "; ".join(f"{d.family} {d.status}" for d in bad),
+            hint="the other families were compared; collect again, or compare with a snapshot in which "
+                 "those families were collected (gwaudit snapshots shows failed families)")
+
+    def counts(self) -> dict[str, int]:
+        fams = self.families.values()
+        return {"added": sum(len(d.added) for d in fams), "removed": sum(len(d.removed) for d in fams),
+                "modified": sum(len(d.modified) for d in fams),
+                "not_comparable": sum(1 for d in fams if not d.compared),
+                **{f"findings_{g}": len(getattr(self.findings, g)) for g in FINDING_GROUPS}}
+
+
+# ---------------------------------------------------------------- entry points
+
+def diff_snapshots(db: Path | str | duckdb.DuckDBPyConnection, old: str | int | None = "previous",
+                   new: str | int | None = "latest", *, families: Sequence[str] | None = None,
+                   include_volatile: bool = False, wait: float = 30.0) -> SnapshotDiff:
+    """Compare snapshot ``old`` with ``new`` (ids, ``latest``, ``previous`` or dates).
+
+    ``db`` is a database path or an open DuckDB connection to one. ``families`` limits the
+    comparison (default: every family); ``include_volatile`` also reports fields that change
+    without anyone changing configuration (``Family.volatile``).
+    """
+    if isinstance(db, duckdb.DuckDBPyConnection):
+        return compare(db, resolve_snapshot(db, old), resolve_snapshot(db, new), families=families,
+                       include_volatile=include_volatile)
+    with Store(db, wait=wait).reader() as con:
+        return compare(con, resolve_snapshot(con, old), resolve_snapshot(con, new), families=families,
+                       include_volatile=include_volatile)
+
+
+def select_families(names: Sequence[str] | None) -> list[fam.Family]:
+    if not names:
+        return list(fam.FAMILIES)
+    unknown = [n for n in names if n not in fam.BY_NAME]
+    if unknown:
+        raise UsageError(f"unknown family {', '.join(repr(n) for n in unknown)}",
+                         hint="families: " + ", ".join(fam.NAMES))
+    return [f for f in fam.FAMILIES if f.name in set(names)]
+
+
+def compare(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, *, families: Sequence[str] | None = None,
+            include_volatile: bool = False) -> SnapshotDiff:
+    chosen = select_families(families)
+    old_status, new_status = family_status(con, old_id), family_status(con, new_id)
+    out: dict[str, FamilyDiff] = {}
+    comparable = []
+    for family in chosen:
+        why = not_comparable(family.name, old_id, old_status.get(family.name), new_id, new_status.get(family.name))
+        out[family.name] = FamilyDiff(family.name, status=f"not comparable: {why}" if why else "compared")
+        if not why:
+            comparable.append(family)
+    if comparable and old_id != new_id:
+        _diff_families(con, old_id, new_id, comparable, out, include_volatile)
+    names = {f.name for f in chosen} if families else None
+    findings = diff_findings(con, old_id, new_id, families=names)
+    return SnapshotDiff(snapshot_info(con, old_id), snapshot_info(con, new_id), out, findings, include_volatile)
+
+
+def not_comparable(family: str, old_id: int, old: dict[str, Any] | None, new_id: int,
+                   new: dict[str, Any] | None) -> str | None:
+    """Why a family cannot be compared between the two snapshots, or None."""
+    reasons = []
+    for sid, st in ((old_id, old), (new_id, new)):
+        if st is None:
+            reasons.append(f"not recorded in snapshot {sid}")
+        elif st["status"] == "failed":
+            detail = st.get("error") or (f"HTTP {st['http_status']}" if st.get("http_status") else "error")
+            reasons.append(f"collection failed in snapshot {sid} ({detail})")
+    return "; ".join(reasons) or None
+
+
+# ---------------------------------------------------------------- resources
+
+def stable_sql(con: duckdb.DuckDBPyConnection, families: Sequence[fam.Family], table: str = "v") -> dict[str, str]:
+    """Per family, SQL for ``stable_sha256``, or NULL on a database no writer has upgraded yet
+    (then volatile-only changes are found by walking the JSON instead)."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = 'main' "
+                                      "AND column_name = 'stable_sha256'").fetchall()}
+    return {f.name: f"{table}.stable_sha256" if "rv_" + f.name in have else "CAST(NULL AS BLOB)" for f in families}
+
+
+def identity_sql(family: fam.Family, table: str = "v") -> str:
+    """SQL for :meth:`Family.identity_of` over a version table aliased ``table``."""
+    if family.natural_key is None:  # the stored resource_key is the identity
+        return f"{table}.resource_key"
+    parts = [f"COALESCE(json_extract_string({table}.raw, {_lit(_jpath(p))}), '')" for p in family.natural_key]
+    return parts[0] if len(parts) == 1 else "concat_ws('/', " + ", ".join(parts) + ")"
+
+
+def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, families: list[fam.Family],
+                   out: dict[str, FamilyDiff], include_volatile: bool) -> None:
+    """Two queries. The first returns the versions one snapshot holds and the other does not (a
+    multiset difference of the membership rows: an unchanged resource has the same version id in
+    both; a version id belongs to one family) with their identity and stable hash, reading no
+    JSON. They are paired by identity here. The second fetches, by row id, the items of the added
+    versions and of the pairs that differ beyond volatile fields (a scan that skips the JSON of
+    every other row); only those are parsed and walked."""
+    o, n = int(old_id), int(new_id)
+    stable = stable_sql(con, families)
+    keys = " UNION ALL ".join(f"""
+        SELECT c.d > 0 AS is_old, {_lit(f.name)} AS family, v.vid, v.rowid AS rid, {identity_sql(f)} AS ident,
+               v.resource_name AS name, {stable[f.name]} AS stable
+        FROM c JOIN {_q('rv_' + f.name)} v ON v.vid = c.vid""" for f in families)
+    volatile_filter = "" if include_volatile else """,
+        -- one version on each side, equal apart from volatile fields: counted, not returned
+        v AS (SELECT family, ident FROM x GROUP BY family, ident
+              HAVING count(*) = 2 AND count_if(is_old) = 1 AND count(stable) = 2 AND min(stable) = max(stable))"""
+    rows_sql = ("SELECT x.* FROM x" if include_volatile else
+                "SELECT x.* FROM x ANTI JOIN v ON v.family = x.family AND v.ident = x.ident UNION ALL "
+                "SELECT NULL, family, count(*), NULL, NULL, NULL, NULL FROM v GROUP BY family")
+    changed = con.execute(f"""
+        WITH c AS MATERIALIZED (
+            SELECT vid, d, unnest(range(CAST(abs(d) AS BIGINT))) AS copy  -- a version held twice counts twice
+            FROM (SELECT vid, sum(CASE WHEN snapshot_id = {o} THEN 1 ELSE -1 END) AS d FROM snapshot_resources
+                  WHERE snapshot_id IN ({o}, {n}) GROUP BY vid HAVING d <> 0)),
+        x AS MATERIALIZED ({keys}){volatile_filter}
+        {rows_sql}""").fetchall()
+    sides: dict[tuple[str, str], tuple[list[Any], list[Any]]] = {}
+    for row in changed:
+        if row[0] is None:  # volatile-only pairs of a family, counted in SQL
+            out[row[1]].volatile_only += row[2]
+            continue
+        sides.setdefault((row[1], row[4]), ([], []))[0 if row[0] else 1].append(row)
+    pairs: list[tuple[str, str, Any, Any]] = []  # family, ident, old row, new row
+    wanted: dict[str, list[int]] = {}
+    for (family, ident), (olds, news) in sides.items():
+        olds.sort(key=lambda r: r[2])
+        news.sort(key=lambda r: r[2])
+        for i in range(max(len(olds), len(news))):
+            old, new = (olds[i] if i < len(olds) else None), (news[i] if i < len(news) else None)
+            same_stable = old is not None and new is not None and old[6] is not None and old[6] == new[6]
+            if same_stable and not include_volatile:
+                out[family].volatile_only += 1
+                continue
+            pairs.append((family, ident, old, new))
+            for row in (old, new) if new is not None else ():
+                if row is not None:
+                    wanted.setdefault(family, []).append(row[3])
+    attr = "[" + ", ".join(_lit("$." + a) for a in ATTRIBUTION) + "]"
+    names = sorted(wanted)
+    items = {vid: (a, raw) for vid, a, raw in con.execute(" UNION ALL ".join(f"""
+        SELECT v.vid, json_extract_string(v.raw, {attr}), v.raw
+        FROM {_q('rv_' + name)} v WHERE v.rowid IN (SELECT unnest($r{i}))""" for i, name in enumerate(names)),
+        {f"r{i}": wanted[name] for i, name in enumerate(names)}).fetchall()} if names else {}
+    pairs.sort(key=lambda p: (p[0], (p[3] or p[2])[5] or "", p[1]))
+    for family, ident, old, new in pairs:
+        fd = out[family]
+        name = (new or old)[5]
+        if old is None:
+            fd.added.append(ResourceChange(ident, name, created_by(_attr(items[new[2]][0]))))
+        elif new is None:
+            fd.removed.append(ResourceChange(ident, name))
+        else:
+            (old_attr, old_raw), (new_attr, new_raw) = items[old[2]], items[new[2]]
+            skip = () if include_volatile else fam.get(family).volatile
+            changes = list(walk_json(json.loads(old_raw), json.loads(new_raw), skip=skip))
+            if changes:
+                fd.modified.append(ResourceChange(ident, name, changed_by(_attr(old_attr), _attr(new_attr)), changes))
+            elif skip:
+                fd.volatile_only += 1
+
+
+def _attr(values: list[str | None] | None) -> dict[str, str | None]:
+    return dict(zip(ATTRIBUTION, values or [None] * len(ATTRIBUTION)))
+
+
+def _person(email: str | None, name: str | None, at: str | None, note: str | None) -> dict[str, Any] | None:
+    if not (email or name or note):
+        return None
+    return {"email": email, "name": name, "at": at, "note": note}
+
+
+def _version_note(a: dict[str, str | None]) -> str | None:
+    reason, source = a.get("change_reason"), a.get("change_source")
+    if reason and source:
+        return f"{reason} ({source})"
+    return reason or source
+
+
+def created_by(a: dict[str, str | None]) -> dict[str, Any] | None:
+    """Who created an added resource, as far as the API says."""
+    if a.get("created_by_email") or a.get("created_by_name"):
+        return _person(a["created_by_email"], a["created_by_name"], None, _version_note(a) or a["last_change_note"])
+    return _person(a.get("last_modified_by_email"), a.get("last_modified_by_name"), a.get("last_modified_at"),
+                   a.get("last_change_note") or _version_note(a))
+
+
+def changed_by(old: dict[str, str | None], new: dict[str, str | None]) -> dict[str, Any] | None:
+    """Who made a modification: the new version's ``last_modified_*`` when they changed with it,
+    else the creator of a new version row (pricing), else unknown (None)."""
+    if any(old.get(k) != new.get(k) for k in _LAST_MODIFIED):
+        who = _person(new["last_modified_by_email"], new["last_modified_by_name"], new["last_modified_at"],
+                      new["last_change_note"])
+        if who:
+            return who
+    if any(old.get(k) != new.get(k) for k in _CREATED):
+        return _person(new["created_by_email"], new["created_by_name"], None, _version_note(new))
+    return None
+
+
+# ---------------------------------------------------------------- JSON walk
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if _IDENT.fullmatch(key) else f"{path}[{json.dumps(key)}]"
+
+
+def same(a: Any, b: Any) -> bool:
+    """JSON equality that tells ``true`` from ``1`` and treats a missing member like ``null``."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return all(same(a.get(k), b.get(k)) for k in a.keys() | b.keys())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
+        return False
+    return a == b
+
+
+_SCALARS = (str, int, float, type(None))
+
+
+def walk_json(before: Any, after: Any, *, skip: Iterable[str] = (), path: str = "$",
+              dotted: str = "") -> Iterator[Change]:
+    """Every changed value between two JSON documents as a :class:`Change`.
+
+    Objects are compared member by member (a missing member equals ``null``); lists of the same
+    length element by element; a list whose length changed is one change of the whole list.
+    ``skip`` holds dotted member paths (volatile fields) left out. Each value is visited once.
+    """
+    skip = skip if isinstance(skip, (set, frozenset)) else frozenset(skip)
+    if isinstance(before, dict) and isinstance(after, dict):
+        for k in list(before) + [k for k in after if k not in before]:
+            a, b = before.get(k), after.get(k)
+            if type(a) is type(b) and isinstance(a, _SCALARS) and a == b:
+                continue  # the common case, decided without a call
+            sub = f"{dotted}.{k}" if dotted else k
+            if sub not in skip:
+                yield from walk_json(a, b, skip=skip, path=_child(path, k), dotted=sub)
+    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
+        for i, (a, b) in enumerate(zip(before, after)):
+            if not (type(a) is type(b) and isinstance(a, _SCALARS) and a == b):
+                yield from walk_json(a, b, skip=skip, path=f"{path}[{i}]", dotted=dotted)
+    elif not same(before, after):
+        yield Change(path, before, after)
+
+
+# ---------------------------------------------------------------- findings
+
+def _has_findings(con: duckdb.DuckDBPyConnection) -> bool:
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('findings', 'rule_results') "
+                       "AND schema_name = 'main'").fetchone()[0] == 2
+
+
+def _audited(con: duckdb.DuckDBPyConnection, sid: int) -> bool:
+    return con.execute("SELECT count(*) FROM rule_results WHERE snapshot_id = ?", [sid]).fetchone()[0] > 0
+
+
+def _findings(con: duckdb.DuckDBPyConnection, sid: int, families: set[str] | None) -> dict[str, dict[str, Any]]:
+    cur = con.execute(f"SELECT {', '.join(FINDING_KEYS)} FROM findings WHERE snapshot_id = ? "
+                      "ORDER BY rule_id, resource_id", [sid])
+    out = {}
+    for row in cur.fetchall():
+        f = dict(zip(FINDING_KEYS, row))
+        if families is None or f["family"] in families:
+            out[f["fingerprint"]] = f
+    return out
+
+
+def diff_findings(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, *,
+                  families: set[str] | None = None) -> FindingsDiff:
+    """How findings moved between two audited snapshots (matched by fingerprint)."""
+    if not _has_findings(con):
+        return FindingsDiff(status="not comparable: no snapshot has been audited (run gwaudit audit)")
+    missing = [sid for sid in dict.fromkeys((old_id, new_id)) if not _audited(con, sid)]
+    if missing:
+        which = " and ".join(f"snapshot {sid}" for sid in missing)
+        return FindingsDiff(status=f"not comparable: {which} not audited (run gwaudit audit --snapshot ID)")
+    old, new = _findings(con, old_id, families), _findings(con, new_id, families)
+    evaluated = {r[0] for r in con.execute(
+        "SELECT rule_id FROM rule_results WHERE snapshot_id = ? AND status IN ('pass', 'fail')", [new_id]).fetchall()}
+    out = FindingsDiff()
+    for fp, f in new.items():
+        before = old.get(fp)
+        if f["status"] == "waived":
+            if before is None or before["status"] != "waived":
+                out.waived.append(f)
+        elif before is None:
+            out.new.append(f)
+        else:
+            out.open.append(f)
+    gone = [f for fp, f in old.items() if fp not in new]
+    present = _present_identities(con, old_id, new_id, {f["family"] for f in gone})
+    for f in gone:
+        if f["rule_id"] not in evaluated:
+            out.not_evaluated.append(f)
+        elif _deleted(f, present):
+            out.resolved_deleted.append(f)
+        else:
+            out.resolved.append(f)
+    return out
+
+
+def _present_identities(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int,
+                        names: set[str]) -> dict[str, dict[str, dict[str, str]]]:
+    """Per family and side, every way a finding's resource_id may name a resource (its key,
+    natural identity and name fields) mapped to the resource's natural identity."""
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for name in names:
+        family = fam.BY_NAME.get(name)
+        if family is None:
+            continue
+        ident = identity_sql(family)
+        alias = ("json_extract_string(v.raw, '$.model_alias')" if family.name in ("model_routes", "user_models")
+                 else "NULL")
+        rows = con.execute(f"""
+            SELECT m.snapshot_id, v.resource_key, {ident}, {alias}
+            FROM snapshot_resources m JOIN {_q('rv_' + name)} v ON v.vid = m.vid
+            WHERE m.family = {_lit(name)} AND m.snapshot_id IN ({int(old_id)}, {int(new_id)})""").fetchall()
+        sides: dict[str, dict[str, str]] = {"old": {}, "new": {}}
+        for sid, key, nat, al in rows:
+            side = sides["old" if sid == old_id else "new"]
+            for k in (key, nat, al):
+                if k:
+                    side.setdefault(k, nat)
+            if sid == old_id and sid == new_id:
+                sides["new"].update(side)
+        out[name] = sides
+    return out
+
+
+def _deleted(finding: dict[str, Any], present: dict[str, dict[str, dict[str, str]]]) -> bool:
+    """The finding's resource existed in the old snapshot and its identity is gone from the new."""
+    sides = present.get(finding["family"])
+    if not sides:
+        return False
+    nat = sides["old"].get(str(finding["resource_id"]))
+    if nat is None:  # not a resource of the family (e.g. 'org'): cannot be deleted
+        return False
+    return nat not in sides["new"] and str(finding["resource_id"]) not in sides["new"]
