@@ -151,3 +151,34 @@ def test_auth_refusal_stores_nothing(tmp_path, folder, db, status):
         collect(db, _opts(handler), Token("opaque", "t"), export_dir=tmp_path / "export")
     assert not db.exists()
     assert not (tmp_path / "export" / "manifest.json").exists()
+
+
+def test_large_bodies_are_counted_after_the_network_phase_and_bad_json_fails_only_its_family(tmp_path, db):
+    """Big bare arrays are parsed by DuckDB after collection; one that is not JSON marks its family
+    failed (the rest of the snapshot is stored), and a truncated one is retried like a 5xx."""
+    big = json.dumps([{"id": f"k{i}", "name": "x" * 100, "created_at": "2026-01-01T00:00:00Z"}
+                      for i in range(15000)]).encode()
+    bad = b"[" + b'{"id": "a"},' * 100000 + b'{"id": }]'
+    attempts = {"truncated": 0}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/admin/api-keys"):
+            attempts["truncated"] += 1
+            return httpx.Response(200, content=big[: len(big) // 2] if attempts["truncated"] == 1 else big)
+        if path.endswith("/user/api-keys"):
+            return httpx.Response(200, content=bad)
+        if path.endswith("governance-config"):
+            return httpx.Response(200, json={"require_pricing_for_mappings": True})
+        if path.endswith("route-health"):
+            return httpx.Response(200, json={"routes": []})
+        if path.endswith("/user/models"):
+            return httpx.Response(200, json={"models": [], "model_count": 0})
+        return httpx.Response(200, content=b"[]")
+
+    result = collect(db, _opts(handler), Token("opaque", "t"))
+    assert attempts["truncated"] == 2
+    assert result.stored.families["api_keys"]["status"] == "ok"
+    assert result.stored.families["api_keys"]["item_count"] == 15000
+    assert result.stored.families["user_api_keys"]["status"] == "failed"
+    assert "not valid JSON" in result.stored.families["user_api_keys"]["error"]

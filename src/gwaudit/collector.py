@@ -211,8 +211,15 @@ class _Fetcher:
 _BIG_BODY = 1 << 20
 
 
-async def _parse(family: fam.Family, body: bytes) -> list[Any]:
-    """The body's items; large bodies are parsed off the event loop."""
+async def _parse(family: fam.Family, body: bytes) -> list[Any] | None:
+    """The body's items. A large bare array that no per-item request depends on is only checked
+    for framing here (a truncated body does not end with ``]``); DuckDB parses and counts it after
+    the network phase (:func:`_count_deferred`), in C++ and off the event loop."""
+    if len(body) > _BIG_BODY and family.shape == "array" and family.name not in _PARENTS and not family.per_item:
+        if body.lstrip()[:1] != b"[" or body.rstrip()[-1:] != b"]":
+            raise ValueError("not a complete JSON array (truncated?)")
+        return None
+
     def parse() -> list[Any]:
         try:
             return family.items_of(json.loads(body))
@@ -221,6 +228,48 @@ async def _parse(family: fam.Family, body: bytes) -> list[Any]:
     if len(body) > _BIG_BODY:
         return await asyncio.to_thread(parse)
     return parse()
+
+
+def _count_deferred(writer: FolderWriter) -> None:
+    """Count (and so fully parse) the bodies :func:`_parse` deferred; a body that is not valid
+    JSON after all marks its family failed and is removed, so that the folder always stores."""
+    deferred = [e for e in writer.files if e.item_count is None and fam.get(e.family).shape == "array"
+                and not fam.get(e.family).per_item]
+    if not deferred:
+        return
+    import duckdb
+
+    con = duckdb.connect()
+
+    def count(entries: list[Any]) -> dict[str, int]:
+        paths = [str((writer.root / e.path).resolve()) for e in entries]
+        rows = con.execute("SELECT filename, count(*) FROM read_json_objects($p, format = 'array', filename = true, "
+                           "maximum_object_size = 268435456) GROUP BY filename", {"p": paths}).fetchall()
+        counts = dict(rows)
+        return {e.path: counts.get(p, 0) for e, p in zip(entries, paths)}
+
+    try:
+        counts = count(deferred)
+    except duckdb.Error:
+        counts = {}
+        for entry in deferred:
+            try:
+                counts.update(count([entry]))
+            except duckdb.Error as exc:
+                writer.files.remove(entry)
+                (writer.root / entry.path).unlink(missing_ok=True)
+                status = writer.families.get(entry.family)
+                writer.set_status(entry.family, FamilyStatus(
+                    status="failed", http_status=200, error=f"the body is not valid JSON: {str(exc).splitlines()[0]}",
+                    request_count=status.request_count if status else None, endpoint=fam.get(entry.family).endpoint))
+    finally:
+        con.close()
+    for entry in deferred:
+        if entry.path in counts:
+            entry.item_count = counts[entry.path]
+            status = writer.families.get(entry.family)
+            if status is not None and status.status == "ok":
+                status.item_count = counts[entry.path]
 
 
 _PARENTS = {p for f in fam.per_item() for p in f.parents}
@@ -298,6 +347,7 @@ async def collect_to_folder(opts: CollectOptions, token: Token, folder: Path) ->
                 await run.all()
             except _Abort as abort:
                 raise abort.error from None
+    _count_deferred(writer)
     org_id = _org_id(token, run.parent_items)
     writer.finish(taken_at=taken_at, base_url=root, org_id=org_id)
     return CollectReport(folder, taken_at, writer.families, fetcher.requests, fetcher.retries,
@@ -336,8 +386,8 @@ class _Run:
         try:
             out = await self.fetcher.get(family)
             if out.ok:
-                assert out.body is not None and out.items is not None
-                await self._spool(family, out.body, len(out.items))
+                assert out.body is not None
+                await self._spool(family, out.body, None if out.items is None else len(out.items))
             self._record(family, out)
         finally:
             if done is not None:
@@ -346,14 +396,14 @@ class _Run:
 
     def _record(self, family: fam.Family, out: Outcome) -> None:
         if out.ok:
-            assert out.body is not None and out.items is not None
-            items = out.items
+            items = out.items or []
             if family.name in _PARENTS:
                 self.parent_items[family.name] = [i for i in items if isinstance(i, dict)]
             elif family.name in ("credentials", "providers") and items:
                 self.parent_items.setdefault("_org", [i for i in items[:1] if isinstance(i, dict)])
             self.writer.set_status(family.name, FamilyStatus(
-                status="ok", http_status=200, item_count=len(items), request_count=out.attempts,
+                status="ok", http_status=200, item_count=None if out.items is None else len(items),
+                request_count=out.attempts,
                 duration_ms=round(out.duration_ms, 1), endpoint=family.endpoint))
         elif out.status == 404 and family.optional:
             self.writer.set_status(family.name, FamilyStatus(
@@ -417,7 +467,7 @@ class _Run:
         finally:
             self._progress()
 
-    async def _spool(self, family: fam.Family, body: bytes, count: int, *, query: dict[str, str] | None = None,
+    async def _spool(self, family: fam.Family, body: bytes, count: int | None, *, query: dict[str, str] | None = None,
                      index: int | None = None) -> None:
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self.spool, partial(self.writer.add_body, family.name, body, query=query,
