@@ -42,18 +42,19 @@ BASE = textwrap.dedent("""
     t = time.perf_counter()
     con = duckdb.connect(sys.argv[1])
     n = 0
-    for i, f in enumerate(manifest["files"]):
-        if not f.get("item_count"):
-            continue
-        family = fam.get(f["family"])
-        path = str(folder / f["path"])
+    by_family = {}
+    for f in manifest["files"]:
+        if f.get("item_count"):
+            by_family.setdefault(f["family"], []).append(str(folder / f["path"]))
+    for i, (name, paths) in enumerate(sorted(by_family.items())):
+        family = fam.get(name)  # one read_json per family over all its files, as gwaudit reads them
         if family.shape == "array":
             sql = f"CREATE TABLE t{i} AS SELECT * FROM read_json(?, format='array')"
         elif family.shape == "envelope":
             sql = f"CREATE TABLE t{i} AS SELECT unnest({family.items_key}, max_depth := 2) FROM read_json(?)"
         else:
             sql = f"CREATE TABLE t{i} AS SELECT * FROM read_json(?)"
-        con.execute(sql, [path])
+        con.execute(sql, [paths])
         n += con.execute(f"SELECT count(*) FROM t{i}").fetchone()[0]
     con.close()
     dt = time.perf_counter() - t
