@@ -92,7 +92,10 @@ def baseline(db: Path, rules, params) -> int:
         snap = open_snapshot(con, "latest")
         prepare(con, snap, rules)
         for rule in rules:
-            values = {**params[rule.id], "now": snap.taken_at, "snapshot_id": snap.id}
+            if rule.needs_previous and snap.previous_id is None:
+                continue  # the engine passes these without running them ("no previous snapshot")
+            values = {**params[rule.id], "now": snap.taken_at, "snapshot_id": snap.id,
+                      "previous_snapshot_id": snap.previous_id}
             rows += len(con.execute(rule.sql, {k: values[k] for k in rule.bindings()}).fetchall())
             if rule.checked_sql:
                 con.execute(rule.checked_sql, {k: values[k] for k in rule.bindings(checked=True)}).fetchall()

@@ -23,7 +23,8 @@ import duckdb
 from .. import families as fam
 from ..errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, UsageError
 from ..output import dumps, jsonable
-from ..store import DEFAULT_WAIT, Store, family_status, resolve_snapshot, scope_to_snapshot, snapshot_info
+from ..store import (DEFAULT_WAIT, Store, family_status, history_view, resolve_snapshot, scope_to_snapshot,
+                     snapshot_info)
 from ..timeutil import utcnow
 from . import findings as fnd
 from .builtin import EXPIRED_WAIVER, STALE_WAIVER, WAIVER_FAMILY
@@ -104,7 +105,7 @@ def prepare(con: duckdb.DuckDBPyConnection, snap: Snapshot, rules: Sequence[Rule
     if snap.previous_id is not None and any(r.needs_previous for r in rules):
         for f in fam.FAMILIES:
             con.execute(f'CREATE OR REPLACE TEMP VIEW "prev_{f.name}" AS '
-                        f'SELECT * FROM "{f.name}_history" WHERE snapshot_id = {int(snap.previous_id)}')
+                        f'SELECT * FROM "{history_view(f.name)}" WHERE snapshot_id = {int(snap.previous_id)}')
 
 
 def _not_collected(family: str, statuses: dict[str, dict[str, Any]], where: str) -> str | None:
