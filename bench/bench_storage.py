@@ -28,9 +28,7 @@ from typing import Any
 from gwaudit import families as fam
 from gwaudit.ingest import import_folder
 from gwaudit.prune import db_bytes, rewrite
-from gwaudit.simulator.dataset import dumps
-from gwaudit.simulator.generate import generate_org
-from gwaudit.snapshot import FamilyStatus, FolderWriter
+from gwaudit.simulator.generate import generate_org, write_org
 from gwaudit.store import Store
 from gwaudit.timeutil import parse_ts
 
@@ -59,21 +57,7 @@ def change(family: str, item: dict, day: int) -> None:
 
 
 def write(org: Any, folder: Path, taken_at: Any) -> Path:
-    writer = FolderWriter(folder)
-    for f in fam.FAMILIES:
-        if f.name in org.unavailable:
-            writer.set_status(f.name, FamilyStatus(status="unavailable", http_status=404, error="not found"))
-            continue
-        if f.per_item:
-            for query, body in org.per_item.get(f.name, []):
-                writer.add_body(f.name, dumps(body), query=query, item_count=len(f.items_of(body)))
-        else:
-            body = org.bodies[f.name]
-            writer.add_body(f.name, dumps(body), item_count=len(f.items_of(body)))
-        writer.set_status(f.name, FamilyStatus(status="ok", http_status=200))
-    writer.finish(taken_at=taken_at, base_url=f"https://{org.org_id}.platform.barndoor.ai/api/llm-gateway",
-                  org_id=org.org_id)
-    return folder
+    return write_org(org, folder, taken_at)
 
 
 def folder_bytes(folder: Path) -> tuple[int, int]:

@@ -26,7 +26,7 @@ import duckdb
 
 from . import families as fam
 from .errors import RuntimeFailure, UsageError
-from .store import BLOCK_SIZE, Store, _connect, _q
+from .store import BLOCK_SIZE, Store, _connect, _q, transaction
 
 PERIODS = ("daily", "weekly", "monthly", "quarterly")
 
@@ -159,8 +159,7 @@ def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int]) -> int:
           ON t.table_name = c.table_name AND t.schema_name = c.schema_name AND t.database_name = c.database_name
         WHERE c.column_name = 'snapshot_id' AND c.schema_name = 'main' AND c.database_name = current_database()
         ORDER BY 1""").fetchall()]
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         for table in tables:
             con.execute(f"DELETE FROM {_q(table)} WHERE snapshot_id IN ({id_list})")
         con.execute(f"DELETE FROM snapshots WHERE id IN ({id_list})")
@@ -171,14 +170,7 @@ def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int]) -> int:
                                        (SELECT vid FROM snapshot_resources WHERE family = ?)""",
                                    [family.name]).fetchone()[0]
         con.execute("DELETE FROM schema_drift WHERE vid NOT IN (SELECT vid FROM snapshot_resources)")
-        con.execute("COMMIT")
-        return int(removed)
-    except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
+    return int(removed)
 
 
 def rewrite(store: Store) -> None:

@@ -248,6 +248,21 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
         GROUP BY ALL""")
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT; on any exception (Ctrl-C included) ROLLBACK and re-raise."""
+    con.execute("BEGIN")
+    try:
+        yield con
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    con.execute("COMMIT")
+
+
 def _layout_fingerprint() -> str:
     import hashlib
 
@@ -257,8 +272,7 @@ def _layout_fingerprint() -> str:
 
 
 def _migrate(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(_BASE_DDL)
         current = con.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
         if current > SCHEMA_VERSION:
@@ -278,10 +292,6 @@ def _migrate(con: duckdb.DuckDBPyConnection) -> None:
                 _sync_family_columns(con, family)
             _create_views(con)
             con.execute("INSERT OR REPLACE INTO gwaudit_meta VALUES ('layout', ?)", [fingerprint])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _m1(con: duckdb.DuckDBPyConnection) -> None:
@@ -536,8 +546,7 @@ def _drift_sql(family: fam.Family) -> str | None:
 def _write(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source: str,
            progress: Callable[[str, int], None] | None = None) -> int:
     manifest = folder.manifest
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         sid = con.execute("SELECT nextval('snapshot_id_seq')").fetchone()[0]
         failed = sorted(n for n, s in folder.families.items() if s.status == "failed")
         con.execute("INSERT INTO snapshots VALUES (?, ?, now(), ?, ?, ?, ?, ?, ?, 0, ?, ?)", [
@@ -580,14 +589,7 @@ def _write(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source: str,
         con.unregister("files_df")
         _check_counts(con, sid, folder)
         con.execute("UPDATE snapshots SET resource_count = ? WHERE id = ?", [total, sid])
-        con.execute("COMMIT")
-        return sid
-    except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
+    return sid
 
 
 def _json(value: Any) -> str:

@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from .. import store as _store
-from ..store import _lit, _q
+from ..store import _lit, _q, transaction
 from ..output import dumps, jsonable
 from .loader import SEVERITY_RANK, Rule
 
@@ -214,8 +214,7 @@ def save(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: datetime, f
                           "waiver": [dumps(f.waiver, indent=None) for f in waived]}, dtype=object)
     results = pd.DataFrame(rule_rows, columns=["rule_id", "status", "checked", "failed", "error", "params",
                                                 "title", "severity", "frameworks", "note"])
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         # Rows of snapshots taken later than this one may carry a first_seen this audit changes (an
         # older snapshot audited after a newer one moves it back; a re-audit that drops a finding
         # moves it forward). Auditing the newest snapshot, the usual case, changes nothing.
@@ -252,13 +251,6 @@ def save(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: datetime, f
                       FROM findings f JOIN snapshots s ON s.id = f.snapshot_id
                       WHERE f.fingerprint IN (SELECT fingerprint FROM audit_touched) GROUP BY f.fingerprint) m
                 WHERE findings.fingerprint = m.fingerprint AND findings.first_seen <> m.first_seen""")
-        con.execute("COMMIT")
-    except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
 
 
 def _stage_engine_findings(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> None:

@@ -631,6 +631,12 @@ def generate_org(n: int = 1, seed: int = 0, taken_at: datetime | None = None) ->
 def write_generated(n: int, folder: Path | str, seed: int = 0, taken_at: datetime | None = None) -> Path:
     """Write a generated org as a snapshot folder (the bytes the simulator would serve)."""
     org = generate_org(n, seed=seed, taken_at=taken_at)
+    return write_org(org, folder, org.taken_at)
+
+
+def write_org(org: GeneratedOrg, folder: Path | str, taken_at: datetime) -> Path:
+    """Write ``org`` (possibly modified by the caller, e.g. a benchmark's daily changes) as a
+    snapshot folder taken at ``taken_at``."""
     writer = FolderWriter(folder)
     for f in fam.FAMILIES:
         if f.name in org.unavailable:
@@ -643,6 +649,6 @@ def write_generated(n: int, folder: Path | str, seed: int = 0, taken_at: datetim
             body = org.bodies[f.name]
             writer.add_body(f.name, dumps(body), item_count=len(f.items_of(body)))
         writer.set_status(f.name, FamilyStatus(status="ok", http_status=200))
-    writer.finish(taken_at=org.taken_at, base_url=f"https://{org.org_id}.platform.barndoor.ai/api/llm-gateway",
+    writer.finish(taken_at=taken_at, base_url=f"https://{org.org_id}.platform.barndoor.ai/api/llm-gateway",
                   org_id=org.org_id)
     return Path(folder)
