@@ -9,8 +9,11 @@ inside the template folders, and refuses everything else.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
+import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -59,12 +62,39 @@ def pdf_html(data: ReportData, *, max_resources_per_rule: int = DEFAULT_MAX_RESO
     view = build_view(data, cap=max_resources_per_rule, inline_charts=False)
     period = data.period.label or f"snapshot {data.snapshot.id} of {data.snapshot.taken_at:%Y-%m-%d}"
     return env.get_template("report_pdf.html.j2").render(
-        r=data, v=view, print_css=static_text(env, "print.css"),
+        r=data, v=view, print_css=static_text(env, "print.css"), printed=True,
         sections=[("about", "About this report")] + SECTIONS,
         pdf_title=f"Compliance report: {data.org}, {period}",
         pdf_subject=(f"Audit of the Barndoor LLM Gateway configuration of {data.org} "
                      f"({data.snapshot.base_url or 'unknown gateway'}), {period}; "
                      f"snapshot {data.snapshot.id}, manifest SHA-256 {data.snapshot.manifest_sha256}"))
+
+
+def _packed(body: bytes) -> tuple[str, bytes]:
+    """An attachment as the PDF stores it: ``(<md5 checksum>, Flate-compressed bytes)``."""
+    return f"<{hashlib.md5(body, usedforsecurity=False).hexdigest()}>", zlib.compress(body, 6)
+
+
+def _use_packed(packed: list[Future]):
+    """A WeasyPrint finisher: give each embedded file its stream compressed beforehand.
+
+    WeasyPrint compresses every stream at zlib level 9 while it writes the file, on the thread
+    that lays out the pages; the findings attachments are megabytes, so ``render_pdf`` has
+    them compressed on another thread while the pages are laid out, and swaps the result in
+    here. A stream is matched by the MD5 checksum the PDF records for it; one that does not
+    match is left for WeasyPrint to compress as usual.
+    """
+    def finish(document, pdf) -> None:
+        ready = dict(f.result() for f in packed)
+        for obj in pdf.objects:
+            extra = getattr(obj, "extra", None)
+            if not isinstance(extra, dict) or extra.get("Type") != "/EmbeddedFile":
+                continue
+            body = ready.get(extra.get("Params", {}).get("CheckSum"))
+            if body is not None and getattr(obj, "compress", False):
+                obj.stream, obj.compress = [body], False
+                extra["Filter"] = "/FlateDecode"
+    return finish
 
 
 def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources_per_rule: int = DEFAULT_MAX_RESOURCES,
@@ -74,15 +104,18 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
 
     from ..resources import templates_dir
 
-    html = pdf_html(data, max_resources_per_rule=max_resources_per_rule, template_dir=template_dir)
-    roots = [templates_dir()] + ([Path(template_dir)] if template_dir else [])
-    fetcher = _fetcher(roots)
-    when = data.generated_at.replace(tzinfo=None) if isinstance(data.generated_at, datetime) else None
-    files = [Attachment(file_obj=io.BytesIO(body), name=name, url_fetcher=fetcher,
-                        description=ATTACHMENT_DESCRIPTIONS.get(name, name), relationship="Data",
-                        created=when, modified=when)
-             for name, body in attachments.items()]
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    doc = HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
-    return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gwaudit-pdf-attachments") as pool:
+        packed = [pool.submit(_packed, body) for body in attachments.values()]
+        html = pdf_html(data, max_resources_per_rule=max_resources_per_rule, template_dir=template_dir)
+        roots = [templates_dir()] + ([Path(template_dir)] if template_dir else [])
+        fetcher = _fetcher(roots)
+        when = data.generated_at.replace(tzinfo=None) if isinstance(data.generated_at, datetime) else None
+        files = [Attachment(file_obj=io.BytesIO(body), name=name, url_fetcher=fetcher,
+                            description=ATTACHMENT_DESCRIPTIONS.get(name, name), relationship="Data",
+                            created=when, modified=when)
+                 for name, body in attachments.items()]
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+        logging.getLogger("fontTools").setLevel(logging.ERROR)
+        doc = HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
+        return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
+                             finisher=_use_packed(packed))

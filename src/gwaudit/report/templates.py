@@ -13,6 +13,7 @@ folder may override them too.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import date, datetime
 from pathlib import Path
@@ -28,20 +29,32 @@ from .model import FRAMEWORKS
 
 
 def environment(template_dir: Optional[Path] = None) -> jinja2.Environment:
-    builtin = jinja2.FileSystemLoader(str(templates_dir()))
+    """The environment for ``template_dir`` (or the built-in templates alone).
+
+    One environment per folder and process, so a template is compiled once rather than on
+    every report (compiling the report templates costs more than rendering them); Jinja
+    still reloads a template whose file changed.
+    """
+    if template_dir is not None and not Path(template_dir).is_dir():
+        raise UsageError(f"--template-dir {template_dir} is not a folder",
+                         hint="give a folder holding your .j2 templates (see README, 'Reports')")
+    return _environment(str(Path(template_dir).resolve()) if template_dir is not None else None,
+                        str(templates_dir()))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(template_dir: Optional[str], builtin_dir: str) -> jinja2.Environment:
+    builtin = jinja2.FileSystemLoader(builtin_dir)
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
-        if not Path(template_dir).is_dir():
-            raise UsageError(f"--template-dir {template_dir} is not a folder",
-                             hint="give a folder holding your .j2 templates (see README, 'Reports')")
-        loaders.append(jinja2.FileSystemLoader(str(template_dir)))
+        loaders.append(jinja2.FileSystemLoader(template_dir))
     loaders.append(jinja2.PrefixLoader({"default": builtin}, delimiter=":"))
     loaders.append(builtin)
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=False)
     env.filters.update(ts=fmt_ts, day=fmt_day, value=fmt_value, sha=short_sha, plural=plural,
-                       evidence=evidence_items)
+                       evidence=evidence_items, oneline=oneline)
     env.globals.update(FRAMEWORKS=FRAMEWORKS)
     return env
 
@@ -98,6 +111,11 @@ def evidence_items(evidence: Any, limit: int = 300) -> list[tuple[str, str]]:
     if not isinstance(evidence, dict):
         return [("value", fmt_value(evidence, limit))] if evidence not in (None, "") else []
     return [(str(k), fmt_value(v, limit)) for k, v in evidence.items()]
+
+
+def oneline(value: Any) -> str:
+    """Text on one line: runs of whitespace (line breaks too) become one space."""
+    return " ".join(str(value).split()) if value is not None else ""
 
 
 def short_sha(value: Optional[str], n: int = 16) -> str:
