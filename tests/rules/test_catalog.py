@@ -1,0 +1,308 @@
+"""The rule catalog (every ``rules/**/*.yaml``, all areas) is complete and self-consistent.
+
+Every rule file has its contracted id and severity and sits in its area's folder; has exactly the
+keys the loader knows (change-control rules also ``needs_previous: true``); says what to do (an API
+call in the remediation, docs.barndoor.ai references); maps to frameworks with well-formed control
+ids, each justified by a comment; declares its params exactly as its SQL uses them and its families
+exactly as its SQL reads them (and, for change control, their ``prev_`` views); never reads the
+wall clock; loads with the engine's loader; and its ``sql`` and ``checked_sql`` run on an empty org
+and on the reference's example org with the findings pinned below.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from gwaudit import families as fam
+from gwaudit.resources import rules_dir
+from gwaudit.rules import load_rule_file
+from gwaudit.rules.engine import open_snapshot, prepare
+from gwaudit.rules.loader import Rule, rule_files
+from gwaudit.store import Store
+from gwaudit.testing import store_snapshot
+from tests.conftest import load_example
+
+# Rule id area code -> folder under rules/.
+AREAS = {
+    "KEY": "keys", "CRED": "credentials", "PROV": "providers", "ROUTE": "routes", "PRICE": "pricing",
+    "RL": "rate_limits", "BUD": "budgets", "ACC": "access", "SMART": "smart_models", "GOV": "governance",
+    "HEALTH": "route_health", "DRIFT": "change_control",
+}
+CHANGE_CONTROL = "change_control"  # rules comparing with the previous snapshot: needs_previous, prev_ views
+
+# Ids and severities are contracts (the catalog issues).
+EXPECTED = {
+    "GW-KEY-001": "high", "GW-KEY-002": "high", "GW-KEY-003": "medium", "GW-KEY-004": "low",
+    "GW-KEY-005": "medium", "GW-KEY-006": "medium", "GW-KEY-007": "low",
+    "GW-CRED-001": "high", "GW-CRED-002": "low", "GW-CRED-003": "medium", "GW-CRED-004": "high",
+    "GW-PROV-001": "high", "GW-PROV-002": "medium", "GW-PROV-003": "medium", "GW-PROV-004": "high",
+    "GW-PROV-005": "medium", "GW-PROV-006": "info",
+    "GW-ROUTE-001": "medium", "GW-ROUTE-002": "high", "GW-ROUTE-003": "low", "GW-ROUTE-004": "low",
+    "GW-ROUTE-005": "medium",
+    "GW-PRICE-001": "high", "GW-PRICE-002": "medium", "GW-PRICE-003": "low", "GW-PRICE-004": "info",
+    "GW-PRICE-005": "low",
+    "GW-RL-001": "high", "GW-RL-002": "medium", "GW-RL-003": "low", "GW-RL-004": "medium",
+    "GW-BUD-001": "high", "GW-BUD-002": "medium", "GW-BUD-003": "medium", "GW-BUD-004": "high",
+    "GW-BUD-005": "low", "GW-BUD-006": "medium", "GW-BUD-007": "medium", "GW-BUD-008": "high",
+    "GW-BUD-009": "info",
+    "GW-ACC-001": "high", "GW-ACC-002": "medium", "GW-ACC-003": "high", "GW-ACC-004": "medium",
+    "GW-ACC-005": "low", "GW-ACC-006": "medium",
+    "GW-SMART-001": "high", "GW-SMART-002": "medium", "GW-SMART-003": "medium",
+    "GW-GOV-001": "medium",
+    "GW-HEALTH-001": "high", "GW-HEALTH-002": "critical", "GW-HEALTH-003": "medium", "GW-HEALTH-004": "low",
+    "GW-DRIFT-001": "high", "GW-DRIFT-002": "high", "GW-DRIFT-003": "medium", "GW-DRIFT-004": "medium",
+    "GW-DRIFT-005": "medium",
+}
+RULE_KEYED = {"GW-PRICE-002", "GW-PRICE-003", "GW-PRICE-004", "GW-PRICE-005"}  # resource_key = pricing rule
+
+# The keys of a rule file (the fields of gwaudit.rules.loader.Rule; checked against it below).
+# needs_previous is required in rules/change_control/ and absent everywhere else.
+REQUIRED = ("id", "title", "severity", "families", "description", "risk", "remediation", "references",
+            "frameworks", "sql")
+OPTIONAL = ("params", "checked_sql", "needs_previous")
+ENGINE_BINDINGS = {"now", "snapshot_id"}
+PREVIOUS_BINDING = "previous_snapshot_id"  # bound only for needs_previous rules
+
+FRAMEWORK_ID = {
+    "soc2": re.compile(r"^(CC[1-9]\.\d+|CC\d\.\d|A1\.\d|PI1\.\d|C1\.\d|P\d\.\d)$"),
+    "iso27001": re.compile(r"^A\.[5-8]\.\d+$"),
+    "nist_800_53": re.compile(r"^[A-Z]{2}-\d+(\(\d+\))?$"),
+    "iso42001": re.compile(r"^A\.([2-9]\.\d+(\.\d+)?|\d{1,2}\.\d{1,2}(\.\d{1,2})?)$"),
+}
+# Areas whose mapping comments give a plain reason; everywhere else a comment starts with the
+# control id ("- CC8.1  # CC8.1: why").
+PLAIN_REASON_AREAS = {"keys", "credentials", "providers", "routes", "pricing"}
+# What change-control rules map to, whatever else they map.
+CHANGE_MANAGEMENT = {"soc2": "CC8.1", "iso27001": "A.8.32", "nist_800_53": "CM-3"}
+
+WALL_CLOCK = re.compile(r"\b(now\s*\(|current_timestamp|current_date|get_current_time|today\s*\()", re.I)
+API_WRITE = re.compile(r"\b(POST|PUT|PATCH|DELETE) /admin/")
+
+FILES = sorted(rules_dir().rglob("*.yaml"))
+
+
+@cache
+def _load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def _area(rule_id: str) -> str:
+    return AREAS[rule_id.split("-")[1]]
+
+
+@cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect()
+
+
+def _named_params(sql: str) -> set[str]:
+    (stmt,) = _parser().extract_statements(sql)
+    return set(stmt.named_parameters)
+
+
+def _sql_text(rule: dict) -> str:
+    return rule["sql"] + "\n" + rule.get("checked_sql", "")
+
+
+# ---------------------------------------------------------------- the catalog as a whole
+
+def test_catalog_holds_exactly_the_contracted_ids_with_their_severities():
+    found = {}
+    for path in FILES:
+        rule = _load(path)
+        assert path.stem == rule["id"], f"{path}: file name and id differ"
+        assert path.parent.name == _area(rule["id"]), f"{path}: belongs in rules/{_area(rule['id'])}/"
+        found[rule["id"]] = rule["severity"]
+    assert found == EXPECTED
+    assert rule_files(rules_dir()) == FILES, "the loader reads exactly these files"
+    assert RULE_KEYED <= set(EXPECTED)
+    assert {rid for org in FINDINGS.values() for rid in org} <= set(EXPECTED)
+
+
+def test_the_key_sets_are_the_loaders():
+    fields = Rule.model_fields
+    assert set(REQUIRED) == {name for name, field in fields.items() if field.is_required()}
+    assert set(REQUIRED) | set(OPTIONAL) == set(fields)
+
+
+# ---------------------------------------------------------------- each rule file
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_rule_file_is_complete_and_loads(path):
+    rule = _load(path)
+    area = path.parent.name
+    required = set(REQUIRED) | ({"needs_previous"} if area == CHANGE_CONTROL else set())
+    assert required <= set(rule), f"missing keys: {required - set(rule)}"
+    assert set(rule) <= set(REQUIRED) | set(OPTIONAL), f"unknown keys: {set(rule) - set(REQUIRED) - set(OPTIONAL)}"
+    assert rule.get("needs_previous") is (True if area == CHANGE_CONTROL else None)
+    title = rule["title"]
+    assert isinstance(title, str) and len(title.strip()) >= 20 and not title.endswith("."), title
+    for field in ("description", "risk", "remediation"):
+        assert isinstance(rule[field], str) and len(rule[field].strip()) > 40, field
+    assert API_WRITE.search(rule["remediation"]), "remediation names the API call that fixes it"
+    assert rule["references"] and all(r.startswith("https://") for r in rule["references"])
+    assert any(r.startswith("https://docs.barndoor.ai/") for r in rule["references"])
+    assert rule["families"] and all(f in fam.NAMES for f in rule["families"]), rule["families"]
+    if area == CHANGE_CONTROL:
+        assert "previous snapshot" in rule["description"]
+    load_rule_file(path)  # the engine's loader validates it too (types, SQL, bindings)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_framework_mappings_are_well_formed_and_each_is_justified(path):
+    rule = _load(path)
+    frameworks = rule["frameworks"]
+    assert frameworks and set(frameworks) <= set(FRAMEWORK_ID), set(frameworks)
+    lines = path.read_text().splitlines()
+    named = path.parent.name not in PLAIN_REASON_AREAS
+    for name, controls in frameworks.items():
+        assert controls, f"{name}: empty list"
+        for control in controls:
+            assert FRAMEWORK_ID[name].match(control), f"{name}: {control!r}"
+            line = next(ln for ln in lines if re.match(rf"^\s*- {re.escape(control)}\s", ln + " "))
+            comment = line.partition("#")[2].strip()
+            if named:
+                assert comment.startswith(control.split("(")[0]) and len(comment) > len(control) + 10, (
+                    f"{control}: needs a one-line '# {control}: why' comment")
+            else:
+                assert len(comment) > 10, f"{control}: needs a reason comment"
+    if path.parent.name == CHANGE_CONTROL:
+        for name, control in CHANGE_MANAGEMENT.items():
+            assert control in frameworks.get(name, []), f"{name}: {control}"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_params_used_in_sql_are_declared_and_vice_versa(path):
+    rule = _load(path)
+    used = _named_params(rule["sql"])
+    if "checked_sql" in rule:
+        used |= _named_params(rule["checked_sql"])
+    bound = ENGINE_BINDINGS | ({PREVIOUS_BINDING} if rule.get("needs_previous") else set())
+    params = rule.get("params") or {}
+    assert used - bound == set(params)
+    assert not set(params) & (ENGINE_BINDINGS | {PREVIOUS_BINDING})
+    assert all(isinstance(v, (int, float)) and v > 0 for v in params.values()), params
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_sql_reads_exactly_the_declared_families_and_never_the_wall_clock(path):
+    rule = _load(path)
+    text = _sql_text(rule)
+    declared = set(rule["families"])
+    read = {n for n in fam.NAMES if re.search(rf"\b(FROM|JOIN)\s+{n}\b", text)}
+    mentioned = {n for n in fam.NAMES if re.search(rf"\b{n}\b", text)}
+    previous = {n for n in fam.NAMES if re.search(rf"\bprev_{n}\b", text)}
+    assert read == declared, f"reads {read}, declares {declared}"
+    assert mentioned == declared, f"mentions {mentioned}, declares {declared}"
+    assert previous == (declared if rule.get("needs_previous") else set()), f"prev_ views: {previous}"
+    assert not WALL_CLOCK.search(text)
+
+
+# ---------------------------------------------------------------- the SQL on an empty and the example org
+
+EXAMPLE_FILES = {
+    "credentials": "credentials", "providers": "providers", "model_routes": "model_routes",
+    "model_route_groups": "model_route_groups", "model_pricing": "model_pricing",
+    "model_pricing_archived": "model_pricing__archived", "model_pricing_defaults": "model_pricing__defaults",
+    "rate_limits": "rate_limits", "rate_limit_status": "rate_limits__status",
+    "token_budgets": "token_budgets", "token_budget_status": "token_budgets__status",
+    "model_access": "model_access", "smart_models": "smart_models", "routing_policies": "routing_policies",
+    "governance_config": "governance_config", "route_health": "route_health", "api_keys": "api_keys",
+    "user_api_keys": "user_api_keys", "user_models": "user_models",
+}
+
+# What each org trips (resource ids), as a regression net for the SQL; every other rule finds nothing.
+# The previous snapshot of each org holds the same data, so change-control rules find nothing.
+FINDINGS = {
+    "empty": {
+        "GW-RL-001": {"org"}, "GW-BUD-001": {"org"}, "GW-ACC-003": {"governance_config"},
+        "GW-GOV-001": {"governance_config"},
+    },
+    "example": {
+        "GW-KEY-001": {"eba21eaf-b903-4c55-8370-6b9883ae0f1b"},
+        "GW-KEY-002": {"eba21eaf-b903-4c55-8370-6b9883ae0f1b", "f278f927-f4ef-45ea-9e97-3fb553ecf3f6"},
+        "GW-PROV-002": {"59f11fe3-fa78-494a-8f39-4a28c9220d96"},
+        "GW-PROV-003": {"59f11fe3-fa78-494a-8f39-4a28c9220d96"},
+        "GW-PROV-006": {"8b951d6a-b414-4354-bc02-e4f456b4b6a7"},
+        "GW-ROUTE-001": {"claude-sonnet-4-5", "team-coder"},
+        "GW-ROUTE-003": {"67235a7d-85df-4d7f-9144-1bc106c96269"},
+        "GW-PRICE-003": {"ee2bd8a9-2fe2-492f-8060-dff7dab69932"},
+        "GW-PRICE-004": {"85cc31f4-a346-4754-94d9-c02a2cac02a6"},
+        "GW-RL-003": {"78132eb8-c1f9-4a54-8c77-ff2360567413"},
+        "GW-BUD-007": {"ci"},
+        "GW-BUD-009": {"48ffdd68-356c-4207-ac16-1eaf8e346a66"},
+        "GW-ACC-003": {"governance_config"},
+        "GW-HEALTH-001": {"59f11fe3-fa78-494a-8f39-4a28c9220d96/claude-sonnet-4-5"},
+        "GW-HEALTH-002": {"claude-sonnet-4-5"},
+    },
+}
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str, values: dict) -> list[dict]:
+    (stmt,) = con.extract_statements(sql)
+    cur = con.execute(sql, {name: values[name] for name in stmt.named_parameters})
+    columns = [d[0] for d in cur.description]
+    return [dict(zip(columns, row)) for row in cur.fetchall()]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    """Every rule's ``sql`` and ``checked_sql`` rows on the empty org and on the reference's example
+    org, run once per module. Each org is stored twice (the earlier copy is the later one's previous
+    snapshot) and evaluated as the engine does (tests/rulekit.py run_sql): a sandboxed reader, the
+    plain family names and the ``prev_`` views scoped by the engine, ``$now`` = taken_at,
+    ``$snapshot_id`` and, for needs_previous rules, ``$previous_snapshot_id``."""
+    root = tmp_path_factory.mktemp("catalog")
+    db = root / "catalog.duckdb"
+    example = {family: load_example(stem) for family, stem in EXAMPLE_FILES.items()}
+    sids = {}
+    for org, data, previous, taken in (("empty", {}, "2026-07-31T18:00:00Z", "2026-08-01T00:00:00Z"),
+                                       ("example", example, "2026-08-01T06:00:00Z", "2026-08-01T12:00:00Z")):
+        store_snapshot(db, data, taken_at=previous, folder=root / f"{org}-previous")
+        sids[org] = store_snapshot(db, data, taken_at=taken, folder=root / org)
+    change_control = [load_rule_file(p) for p in FILES if _load(p).get("needs_previous")]
+    out: dict = {}
+    for org, sid in sids.items():
+        with Store(db).reader(sandboxed=True) as con:
+            snap = open_snapshot(con, sid)
+            assert snap.previous_id is not None
+            prepare(con, snap, change_control)
+            for path in FILES:
+                rule = _load(path)
+                values = {**(rule.get("params") or {}), "now": snap.taken_at, "snapshot_id": snap.id}
+                if rule.get("needs_previous"):
+                    values[PREVIOUS_BINDING] = snap.previous_id
+                try:
+                    rows = _query(con, rule["sql"], values)
+                    checked = _query(con, rule["checked_sql"], values) if "checked_sql" in rule else None
+                except duckdb.Error as exc:  # reported by the test of that rule
+                    rows, checked = exc, None
+                out[(org, rule["id"])] = (rows, checked)
+    return out
+
+
+@pytest.mark.parametrize("org", ["empty", "example"])
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_sql_runs_on_the_empty_and_the_example_org(path, org, results):
+    rule = _load(path)
+    rows, checked = results[(org, rule["id"])]
+    assert not isinstance(rows, Exception), f"{rule['id']} failed on the {org} org: {rows}"
+    for row in rows:
+        assert row["resource_id"] and row["resource_name"] and row["message"], row
+        assert row.get("family", rule["families"][0]) in fam.NAMES
+        if rule["id"] in RULE_KEYED:
+            assert row["resource_key"].count("|") == 2, row["resource_key"]
+    assert {r["resource_id"] for r in rows} == FINDINGS[org].get(rule["id"], set())
+    assert len(rows) == len({r["resource_id"] for r in rows}), "one row per failing resource"
+    if "checked_sql" in rule:
+        assert len(checked) == 1 and len(checked[0]) == 1, checked
+        (value,) = checked[0].values()
+        assert isinstance(value, int) and value >= 0
+        if org == "example":
+            assert value > 0, "the example org has something to check"
