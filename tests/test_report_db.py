@@ -155,3 +155,37 @@ def test_waivers_file_reaudits_and_lists_each_entry_with_its_state(sample_db: Pa
     assert [(f.rule_id, f.resource_id) for f in waived] == [(target.rule_id, target.resource_id)]
     html = next(p for p in result.paths if p.suffix == ".html").read_text(encoding="utf-8")
     assert "Accepted until the migration &lt;b&gt;ends&lt;/b&gt;" in html
+
+
+def test_on_a_terminal_the_pdf_shows_a_page_progress_bar(sample_db: Path, tmp_path: Path) -> None:
+    """stderr on a pseudo-terminal: ``report`` draws a bar while the PDF renders; piped, it does not."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    gwaudit = Path(sys.executable).with_name("gwaudit")
+    args = [str(gwaudit), "--db", str(sample_db), "report", "--format", "pdf"]
+    primary, secondary = pty.openpty()
+    try:
+        try:
+            done = subprocess.run(args + ["--out", str(tmp_path / "tty")], stderr=secondary, stdout=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, timeout=300, env={**os.environ, "COLUMNS": "100"})
+        finally:
+            os.close(secondary)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(primary)
+    assert done.returncode == 0, seen.decode(errors="replace")
+    assert b"rendering PDF (pages)" in seen
+    piped = subprocess.run(args + ["--out", str(tmp_path / "pipe")], capture_output=True, timeout=300)
+    assert piped.returncode == 0 and b"rendering PDF" not in piped.stderr
+    assert [p.suffix for p in (tmp_path / "pipe").iterdir()] == [".pdf"]

@@ -22,9 +22,14 @@ CAP = 5
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Path]]:
     out = tmp_path_factory.mktemp("pdf")
-    paths = write_outputs(report_data(60, incomplete=True), out, ["pdf", "csv", "json"], max_resources_per_rule=CAP)
+    paths = write_outputs(report_data(60, incomplete=True), out, ["pdf", "csv", "json"], max_resources_per_rule=CAP,
+                          on_pdf_progress=lambda done, total: PROGRESS.append((done, total)))
     by_suffix = {p.name.split("-s7-", 1)[-1]: p for p in paths}
     return out, by_suffix
+
+
+PROGRESS: list[tuple[int, int]] = []
+"""The (done, total) calls ``written`` received while its PDF rendered."""
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +82,19 @@ def test_attachments_are_byte_equal_to_the_csv_and_json_outputs(reader: pypdf.Pd
     assert set(attached) == {"findings.csv", "findings.json"}
     assert attached["findings.csv"] == files["findings.csv"].read_bytes()
     assert attached["findings.json"] == files["findings.json"].read_bytes()
+
+
+def test_progress_follows_the_pages_and_ends_at_its_total(reader: pypdf.PdfReader) -> None:
+    import logging
+
+    pages = len(reader.pages)
+    assert PROGRESS[0] == (1, 2)
+    assert [d for d, _ in PROGRESS] == sorted({d for d, _ in PROGRESS})  # one call per new page, in order
+    assert all(d < t for d, t in PROGRESS[:-1])
+    assert PROGRESS[-1] == (pages + 1, pages + 1)  # every page laid out, then the file written
+    # the hook leaves WeasyPrint's progress logger as it found it
+    progress_log = logging.getLogger("weasyprint.progress")
+    assert progress_log.propagate and not progress_log.handlers
 
 
 def test_page_count_is_bounded_by_the_per_rule_cap(reader: pypdf.PdfReader) -> None:

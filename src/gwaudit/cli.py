@@ -287,7 +287,8 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
         formats=list(formats) or list(cfg.formats), out=out_dir or cfg.out,
         waivers=waivers or c.config.waivers.file, classification=classification or cfg.classification,
         max_resources_per_rule=max_resources_per_rule or cfg.max_resources_per_rule, template_dir=template_dir,
-        rules_dirs=c.config.rules.dirs, params=c.config.rule_params())
+        rules_dirs=c.config.rules.dirs, params=c.config.rule_params(),
+        on_pdf_progress=_progress_bar("rendering PDF (pages)") if c.interactive else None)
     result = make_report(c.db, opts, wait=c.wait)
     for path in result.paths:
         click.echo(str(path))
@@ -347,7 +348,8 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         max_resources_per_rule=cfg.report.max_resources_per_rule,
         retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
-        wait=c.wait, export_dir=export_dir), echo=c.echo)
+        wait=c.wait, export_dir=export_dir,
+        on_pdf_progress=_progress_bar("rendering PDF (pages)") if c.interactive else None), echo=c.echo)
     c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)

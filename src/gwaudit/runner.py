@@ -55,6 +55,7 @@ class RunOptions:
     webhook_timeout: float = 10.0
     wait: float = 30.0
     export_dir: Optional[Path] = None
+    on_pdf_progress: Optional[Callable[[int, int], None]] = None
 
 
 @dataclass
@@ -145,7 +146,8 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
         made = make_report(opts.db, ReportOptions(
             snapshot=str(sid), formats=list(opts.formats), out=opts.out, waivers=opts.waivers,
             classification=opts.classification, max_resources_per_rule=opts.max_resources_per_rule,
-            template_dir=opts.template_dir, rules_dirs=list(opts.rules_dirs), params=opts.params), wait=opts.wait)
+            template_dir=opts.template_dir, rules_dirs=list(opts.rules_dirs), params=opts.params,
+            on_pdf_progress=opts.on_pdf_progress), wait=opts.wait)
         reports.extend(made.paths)
         latest = publish_latest(made.paths, opts.out)
         echo("reports: " + ", ".join(str(p) for p in made.paths))

@@ -14,7 +14,7 @@ import logging
 import zlib
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 from urllib.parse import unquote, urlsplit
 
 from .model import ReportData
@@ -91,9 +91,35 @@ def _deflate_attachments(document, pdf) -> None:
         extra["Filter"] = "/FlateDecode"
 
 
+class _PageProgress(logging.Handler):
+    """Turns WeasyPrint's progress log ("Step 5 - Creating layout - Page N", "Step 6 - Creating
+    PDF") into ``on_progress(done, total)`` calls. The page count is only known at the end, so
+    the total is the pages laid out so far plus one (the writing step) until then."""
+
+    def __init__(self, on_progress: Callable[[int, int], None]) -> None:
+        super().__init__(logging.INFO)
+        self.on_progress = on_progress
+        self.pages = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.msg if isinstance(record.msg, str) else ""
+        if msg.startswith("Step 5") and record.args:
+            page = record.args[0] if isinstance(record.args, tuple) else None
+            if isinstance(page, int) and page > self.pages:
+                self.pages = page
+                self.on_progress(self.pages, self.pages + 1)
+
+    def finish(self) -> None:
+        self.on_progress(self.pages + 1, self.pages + 1)
+
+
 def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources_per_rule: int = DEFAULT_MAX_RESOURCES,
-               template_dir: Optional[Path] = None) -> bytes:
-    """The PDF/A-3b document, with ``attachments`` ({file name: bytes}) embedded."""
+               template_dir: Optional[Path] = None,
+               on_progress: Optional[Callable[[int, int], None]] = None) -> bytes:
+    """The PDF/A-3b document, with ``attachments`` ({file name: bytes}) embedded.
+
+    ``on_progress(done, total)``, if given, is called as pages are laid out and once more when
+    the file is written (for a progress bar on a terminal)."""
     from weasyprint import HTML, Attachment
 
     from ..resources import templates_dir
@@ -109,5 +135,20 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     doc = HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
-    return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
-                         finisher=_deflate_attachments)
+    if on_progress is None:
+        return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
+                             finisher=_deflate_attachments)
+    progress_log = logging.getLogger("weasyprint.progress")
+    handler, level, propagate = _PageProgress(on_progress), progress_log.level, progress_log.propagate
+    progress_log.addHandler(handler)
+    progress_log.setLevel(logging.INFO)
+    progress_log.propagate = False  # the steps feed the bar, not the log
+    try:
+        pdf = doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
+                            finisher=_deflate_attachments)
+    finally:
+        progress_log.removeHandler(handler)
+        progress_log.setLevel(level)
+        progress_log.propagate = propagate
+    handler.finish()
+    return pdf

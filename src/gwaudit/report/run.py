@@ -8,7 +8,7 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ..errors import RuntimeFailure, UsageError
 from .model import ReportData
@@ -30,6 +30,8 @@ class ReportOptions:
     template_dir: Optional[Path] = None
     rules_dirs: Sequence[Path] = ()
     params: Optional[dict[str, dict[str, Any]]] = None
+    on_pdf_progress: Optional[Callable[[int, int], None]] = None
+    """Called with (pages laid out, total so far) while the PDF renders (a terminal's progress bar)."""
 
 
 @dataclass
@@ -80,8 +82,11 @@ def _write(path: Path, body: bytes) -> Path:
 
 
 def write_outputs(data: ReportData, out: Path, formats: Sequence[str] = FORMATS, *,
-                  max_resources_per_rule: int = 25, template_dir: Optional[Path] = None) -> list[Path]:
-    """Render ``data`` into ``out``; returns the paths written (inventory CSVs as their folder)."""
+                  max_resources_per_rule: int = 25, template_dir: Optional[Path] = None,
+                  on_pdf_progress: Optional[Callable[[int, int], None]] = None) -> list[Path]:
+    """Render ``data`` into ``out``; returns the paths written (inventory CSVs as their folder).
+
+    ``on_pdf_progress(done, total)`` follows the PDF's pages as they are laid out."""
     from . import tables
 
     if max_resources_per_rule < 1:
@@ -100,7 +105,8 @@ def write_outputs(data: ReportData, out: Path, formats: Sequence[str] = FORMATS,
             from .pdf import render_pdf
 
             pdf = render_pdf(data, attachments={"findings.csv": findings_csv, "findings.json": findings_json},
-                             max_resources_per_rule=max_resources_per_rule, template_dir=template_dir)
+                             max_resources_per_rule=max_resources_per_rule, template_dir=template_dir,
+                             on_progress=on_pdf_progress)
             paths.append(_write(out / f"{stem}-report.pdf", pdf))
         if "csv" in formats:
             paths.append(_write(out / f"{stem}-findings.csv", findings_csv))
@@ -128,7 +134,7 @@ def make_report(db: Path | str, opts: ReportOptions, *, wait: float = 30.0) -> R
                              date_to=opts.date_to, waivers=opts.waivers, classification=opts.classification,
                              rules_dirs=opts.rules_dirs, params=opts.params, wait=wait)
     paths = write_outputs(data, opts.out, formats, max_resources_per_rule=opts.max_resources_per_rule,
-                          template_dir=opts.template_dir)
+                          template_dir=opts.template_dir, on_pdf_progress=opts.on_pdf_progress)
     return ReportResult(data, paths)
 
 
