@@ -26,7 +26,7 @@ from gwaudit.rules.engine import open_snapshot, prepare
 from gwaudit.rules.loader import Rule, rule_files
 from gwaudit.store import Store
 from gwaudit.testing import store_snapshot
-from tests.conftest import load_example
+from tests.conftest import example_org
 
 # Rule id area code -> folder under rules/.
 AREAS = {
@@ -206,16 +206,6 @@ def test_sql_reads_exactly_the_declared_families_and_never_the_wall_clock(path):
 
 # ---------------------------------------------------------------- the SQL on an empty and the example org
 
-EXAMPLE_FILES = {
-    "credentials": "credentials", "providers": "providers", "model_routes": "model_routes",
-    "model_route_groups": "model_route_groups", "model_pricing": "model_pricing",
-    "model_pricing_archived": "model_pricing__archived", "model_pricing_defaults": "model_pricing__defaults",
-    "rate_limits": "rate_limits", "rate_limit_status": "rate_limits__status",
-    "token_budgets": "token_budgets", "token_budget_status": "token_budgets__status",
-    "model_access": "model_access", "smart_models": "smart_models", "routing_policies": "routing_policies",
-    "governance_config": "governance_config", "route_health": "route_health", "api_keys": "api_keys",
-    "user_api_keys": "user_api_keys", "user_models": "user_models",
-}
 
 # What each org trips (resource ids), as a regression net for the SQL; every other rule finds nothing.
 # The previous snapshot of each org holds the same data, so change-control rules find nothing.
@@ -260,7 +250,7 @@ def results(tmp_path_factory):
     ``$snapshot_id`` and, for needs_previous rules, ``$previous_snapshot_id``."""
     root = tmp_path_factory.mktemp("catalog")
     db = root / "catalog.duckdb"
-    example = {family: load_example(stem) for family, stem in EXAMPLE_FILES.items()}
+    example = example_org()
     sids = {}
     for org, data, previous, taken in (("empty", {}, "2026-07-31T18:00:00Z", "2026-08-01T00:00:00Z"),
                                        ("example", example, "2026-08-01T06:00:00Z", "2026-08-01T12:00:00Z")):
