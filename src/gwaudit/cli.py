@@ -43,6 +43,10 @@ class Ctx:
         return (not self.quiet and self.extra.get("log_format", "text") == "text"
                 and sys.stderr.isatty())
 
+    def progress(self, label: str) -> Callable[[int, int], None] | None:
+        """A progress bar's (done, total) callback on a terminal; None otherwise."""
+        return _progress_bar(label) if self.interactive else None
+
 
 pass_ctx = click.make_pass_decorator(Ctx)
 
@@ -146,8 +150,7 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
     opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
     opts.api_root()  # validate before resolving the token
     token = token_from(c, token_file, token_command)
-    if c.interactive:
-        opts.on_progress = _progress_bar("collecting")
+    opts.on_progress = c.progress("collecting")
     result = collect(c.db, opts, token, export_dir=export_dir, wait=c.wait)
     report = result.report
     if fmt == "json":
@@ -288,7 +291,7 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
         waivers=waivers or c.config.waivers.file, classification=classification or cfg.classification,
         max_resources_per_rule=max_resources_per_rule or cfg.max_resources_per_rule, template_dir=template_dir,
         rules_dirs=c.config.rules.dirs, params=c.config.rule_params(),
-        on_pdf_progress=_progress_bar("rendering PDF (pages)") if c.interactive else None)
+        on_pdf_progress=c.progress("rendering PDF (pages)"))
     result = make_report(c.db, opts, wait=c.wait)
     for path in result.paths:
         click.echo(str(path))
@@ -338,8 +341,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
     opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
     opts.api_root()
     token = token_from(c, token_file, token_command)
-    if c.interactive:
-        opts.on_progress = _progress_bar("collecting")
+    opts.on_progress = c.progress("collecting")
     result = run(RunOptions(
         db=c.db, collect=opts, token=token, rules_dirs=list(rules_dirs) or cfg.rules.dirs,
         params=cfg.rule_params(), waivers=waivers or cfg.waivers.file, fail_on=fail_on or cfg.audit.fail_on,
@@ -349,7 +351,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         wait=c.wait, export_dir=export_dir,
-        on_pdf_progress=_progress_bar("rendering PDF (pages)") if c.interactive else None), echo=c.echo)
+        on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
     c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
