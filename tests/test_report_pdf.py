@@ -97,6 +97,25 @@ def test_progress_follows_the_pages_and_ends_at_its_total(reader: pypdf.PdfReade
     assert progress_log.propagate and not progress_log.handlers
 
 
+def test_objects_alive_before_the_render_are_frozen_only_during_it() -> None:
+    import gc
+
+    data = report_data(20)
+    during: list[int] = []
+    assert gc.get_freeze_count() == 0
+    render_pdf(data, attachments={}, on_progress=lambda done, total: during.append(gc.get_freeze_count()))
+    assert during and min(during) > 0  # the report data is out of the collector's scans ...
+    assert gc.get_freeze_count() == 0  # ... and handed back afterwards
+    # a process that froze objects itself keeps them frozen: nothing is unfrozen behind its back
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        render_pdf(data, attachments={})
+        assert 0 < gc.get_freeze_count() <= frozen  # (a frozen object may still be freed)
+    finally:
+        gc.unfreeze()
+
+
 def test_page_count_is_bounded_by_the_per_rule_cap(reader: pypdf.PdfReader) -> None:
     assert 8 <= len(reader.pages) <= 40
     # every rule of the fixture has at least one finding: with one resource per rule, ten times

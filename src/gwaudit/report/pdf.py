@@ -9,9 +9,11 @@ inside the template folders, and refuses everything else.
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import zlib
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Optional
@@ -91,6 +93,27 @@ def _deflate_attachments(document, pdf) -> None:
         extra["Filter"] = "/FlateDecode"
 
 
+@contextmanager
+def _existing_objects_frozen():
+    """Keep the objects alive before the render out of the garbage collector's scans during it.
+
+    WeasyPrint allocates millions of short-lived objects while laying pages out, so the cyclic
+    collector runs a few hundred times per document; each full pass used to walk every object
+    the process already held as well (the report data: some 200,000 objects for 10,000
+    findings), about a tenth of the render time on the benchmark. ``gc.freeze()`` parks those
+    objects for the duration; the render's own garbage is still collected as usual, and
+    ``gc.unfreeze()`` hands them back afterwards. If something else has frozen objects already,
+    it is left alone (unfreezing would release its objects too)."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 class _PageProgress(logging.Handler):
     """Turns WeasyPrint's progress log ("Step 5 - Creating layout - Page N", "Step 6 - Creating
     PDF") into ``on_progress(done, total)`` calls. The page count is only known at the end, so
@@ -111,6 +134,27 @@ class _PageProgress(logging.Handler):
 
     def finish(self) -> None:
         self.on_progress(self.pages + 1, self.pages + 1)
+
+
+@contextmanager
+def _pages_reported(on_progress: Optional[Callable[[int, int], None]]):
+    """Feed WeasyPrint's progress log to ``on_progress`` while the block runs (nothing if None);
+    the logger is restored afterwards and the last call (the file written) made on success."""
+    if on_progress is None:
+        yield
+        return
+    progress_log = logging.getLogger("weasyprint.progress")
+    handler, level, propagate = _PageProgress(on_progress), progress_log.level, progress_log.propagate
+    progress_log.addHandler(handler)
+    progress_log.setLevel(logging.INFO)
+    progress_log.propagate = False  # the steps feed the bar, not the log
+    try:
+        yield
+    finally:
+        progress_log.removeHandler(handler)
+        progress_log.setLevel(level)
+        progress_log.propagate = propagate
+    handler.finish()
 
 
 def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources_per_rule: int = DEFAULT_MAX_RESOURCES,
@@ -134,21 +178,7 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
              for name, body in attachments.items()]
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    doc = HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
-    if on_progress is None:
+    with _existing_objects_frozen(), _pages_reported(on_progress):
+        doc = HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
         return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
                              finisher=_deflate_attachments)
-    progress_log = logging.getLogger("weasyprint.progress")
-    handler, level, propagate = _PageProgress(on_progress), progress_log.level, progress_log.propagate
-    progress_log.addHandler(handler)
-    progress_log.setLevel(logging.INFO)
-    progress_log.propagate = False  # the steps feed the bar, not the log
-    try:
-        pdf = doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
-                            finisher=_deflate_attachments)
-    finally:
-        progress_log.removeHandler(handler)
-        progress_log.setLevel(level)
-        progress_log.propagate = propagate
-    handler.finish()
-    return pdf
