@@ -77,6 +77,37 @@ def test_html_has_every_section_and_the_header_facts(hostile_html: str) -> None:
     assert hostile_html.count("<svg") == 2
 
 
+def test_trend_axis_labels_are_short_and_stay_unambiguous() -> None:
+    from datetime import datetime, timezone
+
+    from gwaudit.report.charts import trend_chart, trend_labels
+    from gwaudit.report.model import SEVERITIES, TrendPoint
+
+    def points(*stamps: str) -> list[TrendPoint]:
+        return [TrendPoint(i + 1, datetime.fromisoformat(s).replace(tzinfo=timezone.utc), {"high": i})
+                for i, s in enumerate(stamps)]
+
+    # distinct days of one year: the day and month (the period and the snapshots table say the rest)
+    assert trend_labels(points("2026-07-01T00:00", "2026-09-09T06:00")) == ["1 Jul", "9 Sep"]
+    # across a new year: the full date
+    assert trend_labels(points("2026-12-31T00:00", "2027-01-02T00:00")) == ["2026-12-31", "2027-01-02"]
+    # two snapshots on one day: the snapshot id tells them apart
+    assert trend_labels(points("2026-07-01T00:00", "2026-07-01T12:00")) == ["#1 2026-07-01", "#2 2026-07-01"]
+    # the chart carries the labels, and a value axis of whole numbers (0 to 11 findings here)
+    svg = trend_chart(points(*(f"2026-07-{d:02d}T00:00" for d in range(1, 13)))).standalone
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "12 Jul" in texts
+    assert [t for t in texts if not t.endswith("Jul") and t not in SEVERITIES] == ["0", "5", "10", "15"]
+
+
+@pytest.mark.parametrize(("top", "labels"), [(0, [0, 1]), (3, [0, 1, 2, 3]), (40, [0, 10, 20, 30, 40]),
+                                             (1000, [0, 200, 400, 600, 800, 1000]), (5322, [0, 2000, 4000, 6000])])
+def test_count_axes_are_whole_numbers_in_at_most_six_steps(top: int, labels: list[int]) -> None:
+    from gwaudit.report.charts import count_axis
+
+    assert count_axis(top) == {"y_labels": labels, "range": (0, labels[-1])}
+
+
 def test_hostile_names_are_escaped_and_nothing_executes_or_loads(hostile_html: str) -> None:
     page = parse(hostile_html)
     # exactly one script: ours, allowed by hash in the CSP

@@ -76,6 +76,22 @@ def _config(name: str, title: str, colors: tuple[str, ...], **kw) -> dict:
                 show_y_guides=True, no_data_text="No findings", **kw)
 
 
+def count_axis(top: int) -> dict:
+    """The value axis of a chart of counts: whole numbers from 0 in steps of 1, 2 or 5 times a
+    power of ten, at most six graduations. Enough to read a bar by; pygal's own scale printed up
+    to sixteen (fractions of a finding among them), and each label is text WeasyPrint lays out
+    glyph by glyph in the PDF."""
+    top = max(int(top), 1)
+    scale = 1
+    while True:
+        for m in (1, 2, 5):
+            step = m * scale
+            if top <= 5 * step:
+                last = -(-top // step) * step
+                return {"y_labels": list(range(0, last + 1, step)), "range": (0, last)}
+        scale *= 10
+
+
 _SVG = "http://www.w3.org/2000/svg"
 _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _NEGATION = re.compile(r":not\([^)]*\)")
@@ -132,19 +148,39 @@ def _finish(chart: pygal.graph.graph.Graph, name: str, title: str) -> Chart:
 def severity_chart(summary: Summary) -> Chart:
     """Open and waived findings per severity (stacked bars)."""
     title = "Findings by severity"
-    chart = pygal.StackedBar(**_config("severity", title, ("#b91c1c", WAIVED_COLOR), legend_columns=2))
+    open_ = [summary.by_severity.get(s, {}).get("fail", 0) for s in SEVERITIES]
+    waived = [summary.by_severity.get(s, {}).get("waived", 0) for s in SEVERITIES]
+    chart = pygal.StackedBar(**_config("severity", title, ("#b91c1c", WAIVED_COLOR), legend_columns=2,
+                                       **count_axis(max(o + w for o, w in zip(open_, waived)))))
     chart.x_labels = list(SEVERITIES)
-    chart.add("open", [summary.by_severity.get(s, {}).get("fail", 0) for s in SEVERITIES])
-    chart.add("waived", [summary.by_severity.get(s, {}).get("waived", 0) for s in SEVERITIES])
+    chart.add("open", open_)
+    chart.add("waived", waived)
     return _finish(chart, "severity", title)
+
+
+def trend_labels(trend: list[TrendPoint]) -> list[str]:
+    """Short labels for the snapshots along the trend's axis: the day ("9 Sep") when the days are
+    distinct and in one year (the period and the snapshots table give the rest), else the full
+    date, with the snapshot id when two fall on one day. Short, because SVG text in the PDF is
+    laid out one glyph at a time: full "#7 2026-09-09" labels were half the charts' text."""
+    days = [p.taken_at.date() for p in trend]
+    if len(set(days)) == len(days) and len({d.year for d in days}) <= 1:
+        return [f"{d.day} {d:%b}" for d in days]
+    if len(set(days)) == len(days):
+        return [f"{d:%Y-%m-%d}" for d in days]
+    return [f"#{p.snapshot_id} {p.taken_at:%Y-%m-%d}" for p in trend]
 
 
 def trend_chart(trend: list[TrendPoint]) -> Chart:
     """Open findings per severity in each audited snapshot of the period."""
     title = "Open findings by severity across the period"
     colors = tuple(SEVERITY_COLORS[s] for s in SEVERITIES)
-    chart = pygal.StackedBar(**_config("trend", title, colors, x_label_rotation=30 if len(trend) > 6 else 0))
-    chart.x_labels = [f"#{p.snapshot_id} {p.taken_at:%Y-%m-%d}" for p in trend]
+    labels = trend_labels(trend)
+    crowded = sum(len(label) for label in labels) > 60
+    top = max((sum(p.open_by_severity.get(s, 0) for s in SEVERITIES) for p in trend), default=0)
+    chart = pygal.StackedBar(**_config("trend", title, colors, x_label_rotation=30 if crowded else 0,
+                                       **count_axis(top)))
+    chart.x_labels = labels
     for sev in SEVERITIES:
         chart.add(sev, [p.open_by_severity.get(sev, 0) for p in trend])
     return _finish(chart, "trend", title)
