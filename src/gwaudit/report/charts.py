@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable
 from xml.etree import ElementTree as ET
 
@@ -27,14 +28,31 @@ FONT = "'DejaVu Sans', Verdana, Arial, sans-serif"
 
 @dataclass
 class Chart:
+    """A chart as pygal drew it; the forms below are made when first asked for (the PDF needs
+    only ``standalone``, the HTML page only ``inline`` and ``css``)."""
     name: str
     title: str
-    inline: str
-    """``<svg>`` element without its style (for HTML; pair with ``css``)."""
-    css: str
-    """The chart's stylesheet, every selector scoped to ``#chart-<name>``."""
-    standalone: str
-    """A complete SVG document for print (PDF): see :func:`_for_print`."""
+    svg: str
+    """The complete SVG document pygal rendered (scripts, comments and tooltips removed)."""
+
+    @cached_property
+    def _inline_and_css(self) -> tuple[str, str]:
+        return _split_style(self.svg)
+
+    @property
+    def inline(self) -> str:
+        """``<svg>`` element without its style (for HTML; pair with ``css``)."""
+        return self._inline_and_css[0]
+
+    @property
+    def css(self) -> str:
+        """The chart's stylesheet, every selector scoped to ``#chart-<name>``."""
+        return self._inline_and_css[1]
+
+    @cached_property
+    def standalone(self) -> str:
+        """A complete SVG document for print (PDF): see :func:`_for_print`."""
+        return _for_print(self.svg)
 
     @property
     def data_uri(self) -> str:
@@ -93,6 +111,13 @@ def count_axis(top: int) -> dict:
 
 
 _SVG = "http://www.w3.org/2000/svg"
+
+
+def _tostring(root: ET.Element) -> str:
+    """``root`` as text, SVG in the default namespace (registered each time: other code, pygal
+    among it, registers prefixes of its own)."""
+    ET.register_namespace("", _SVG)
+    return ET.tostring(root, encoding="unicode")
 _RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
 _NEGATION = re.compile(r":not\([^)]*\)")
 _CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
@@ -122,27 +147,28 @@ def _for_print(svg: str) -> str:
             if kept:
                 rules.append(",".join(kept) + "{" + body + "}")
         node.text = "\n".join(rules)
-    return ET.tostring(root, encoding="unicode")
+    return _tostring(root)
 
 
-def _finish(chart: pygal.graph.graph.Graph, name: str, title: str) -> Chart:
-    chart.add_xml_filter(_filter(name))
-    standalone = chart.render(is_unicode=True)
-    ET.register_namespace("", _SVG)
-    printed = _for_print(standalone)
-    root = ET.fromstring(standalone)
+def _split_style(svg: str) -> tuple[str, str]:
+    """(the ``<svg>`` element without its ``<style>``, for HTML; that style's text)."""
+    root = ET.fromstring(svg)
     css = ""
     for parent in list(root.iter()):
         for child in list(parent):
             if isinstance(child.tag, str) and child.tag.endswith("style"):
                 css += (child.text or "") + "\n"
                 parent.remove(child)
-    ET.register_namespace("", "http://www.w3.org/2000/svg")
-    inline = ET.tostring(root, encoding="unicode")
+    inline = _tostring(root)
     # In HTML the element needs no namespace declarations (and names no other host).
     inline = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", inline)
     inline = re.sub(r"<(/?)ns\d+:", r"<\1", inline)
-    return Chart(name=name, title=title, inline=inline, css=css.strip(), standalone=printed)
+    return inline, css.strip()
+
+
+def _finish(chart: pygal.graph.graph.Graph, name: str, title: str) -> Chart:
+    chart.add_xml_filter(_filter(name))
+    return Chart(name=name, title=title, svg=chart.render(is_unicode=True))
 
 
 def severity_chart(summary: Summary) -> Chart:
