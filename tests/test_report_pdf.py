@@ -56,6 +56,38 @@ def test_cover_sections_and_a_known_finding_read_back(reader: pypdf.PdfReader) -
     assert f"Page {n} of {n}" in reader.pages[-1].extract_text()
 
 
+def _section_text(reader: pypdf.PdfReader, heading: str, next_heading: str) -> str:
+    """The text from ``heading`` to ``next_heading`` after the contents page, one line per line."""
+    text = "\n".join(p.extract_text() for p in reader.pages[2:])
+    start = text.index(heading)
+    return text[start:text.index(next_heading, start)]
+
+
+def test_completeness_exceptions_in_the_summary_and_every_family_in_the_inventory(reader: pypdf.PdfReader) -> None:
+    from gwaudit import families as fam
+
+    n = len(fam.FAMILIES)
+    summary = " ".join(_section_text(reader, "Collection completeness", "Compliance matrix").split())
+    assert f"{n - 1} of {n} families collected completely; 1 not: route_health." in summary
+    assert "Route health (route_health) failed" in summary  # the exception's own row
+    assert "Credentials (credentials)" not in summary  # families collected completely: not listed here
+
+    inventory = _section_text(reader, "Inventory", "Rules and parameters")
+    assert "Family View Collection Items Resources" in inventory
+    rows = {line.split()[-4]: line for line in inventory.splitlines() if len(line.split()) >= 4}
+    for family in fam.FAMILIES:
+        assert family.name in rows, family.name
+    assert rows["route_health"].split()[-3:-2] == ["failed"]
+    assert rows["credentials"].split()[-3:-2] == ["ok"]
+
+
+def test_rules_and_parameters_are_one_entry_per_rule(reader: pypdf.PdfReader) -> None:
+    rules = " ".join(_section_text(reader, "Rules and parameters", "Page ").split())
+    assert "GW-KEY-001 · API key without expiry" in rules
+    assert "high · fail · 5000 checked," in rules
+    assert "parameters: max_key_age_days = 90" in rules
+
+
 def test_contents_bookmarks_and_metadata(reader: pypdf.PdfReader) -> None:
     titles = [o.title for o in reader.outline if not isinstance(o, list)]
     for heading in HEADINGS[1:]:

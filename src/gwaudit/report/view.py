@@ -12,7 +12,8 @@ from markupsafe import Markup
 
 from .. import families as fam
 from .charts import Chart, report_charts
-from .model import FRAMEWORKS, SEVERITIES, SEVERITY_RANK, Change, Control, Finding, ReportData, Rule
+from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, Change, Control, FamilyStatus, Finding, Inventory,
+                    ReportData, Rule)
 
 SECTIONS = [("summary", "Executive summary"), ("compliance", "Compliance matrix"),
             ("findings", "Findings by rule"), ("changes", "Changes in the period"), ("waivers", "Waivers"),
@@ -46,6 +47,8 @@ class View:
     error_rules: list[Rule]
     rules_sorted: list[Rule]
     charts: list[Chart]
+    inventory_status: list[tuple[Inventory, Optional[FamilyStatus]]] = field(default_factory=list)
+    """Each family's inventory with its collection status (None: the snapshot recorded none)."""
     inline_charts: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -113,7 +116,9 @@ def build_view(data: ReportData, *, cap: Optional[int] = None, inline_charts: bo
         change_groups.append(ChangeGroup(family, title, fc, shown, len(items) - len(shown)))
 
     rules_sorted = sorted(data.rules, key=_rule_order)
+    status = {f.family: f for f in data.completeness}
     return View(severities=SEVERITIES, groups=groups, frameworks=frameworks, change_groups=change_groups,
                 change_counts=counts, error_rules=[r for r in rules_sorted if r.status == "error"],
                 rules_sorted=rules_sorted, charts=report_charts(data.summary, data.trend),
+                inventory_status=[(inv, status.get(inv.family)) for inv in data.inventory],
                 inline_charts=inline_charts)
