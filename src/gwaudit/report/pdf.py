@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlsplit
 
 from .model import ReportData
 from .templates import environment, static_text
+from .ua_sheet import html_class
 from .view import SECTIONS, build_view
 
 PDF_VARIANT = "pdf/a-3b"
@@ -164,7 +165,7 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
 
     ``on_progress(done, total)``, if given, is called as pages are laid out and once more when
     the file is written (for a progress bar on a terminal)."""
-    from weasyprint import HTML, Attachment
+    from weasyprint import Attachment
 
     from ..resources import templates_dir
 
@@ -179,6 +180,6 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     with _existing_objects_frozen(), _pages_reported(on_progress):
-        doc = HTML(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
+        doc = html_class(html)(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
         return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
                              finisher=_deflate_attachments)
