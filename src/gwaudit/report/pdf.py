@@ -13,6 +13,7 @@ import gc
 import io
 import logging
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -78,41 +79,50 @@ megabytes of findings.csv and findings.json took longer than writing all the pag
 bytes (attachments of 0.36 MB instead of 0.28 MB)."""
 
 
-def _deflate_attachments(document, pdf) -> None:
-    """A WeasyPrint finisher: deflate the embedded files at :data:`ATTACHMENT_DEFLATE_LEVEL`.
+def _deflater(bodies: list[bytes]):
+    """Deflate ``bodies`` (the attachments) at :data:`ATTACHMENT_DEFLATE_LEVEL` on a thread of
+    their own, while WeasyPrint lays the pages out (zlib lets go of the GIL as it works), and give
+    (the WeasyPrint finisher that puts them in the PDF, the executor to shut down)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gwaudit-deflate")
+    pending = [(body, pool.submit(zlib.compress, body, ATTACHMENT_DEFLATE_LEVEL)) for body in bodies]
 
-    Runs after WeasyPrint has built the PDF objects and before it writes them; a stream it
-    would still compress (``compress`` set) is compressed here and marked as Flate-encoded.
-    """
-    for obj in pdf.objects:
-        extra = getattr(obj, "extra", None)
-        if (not isinstance(extra, dict) or extra.get("Type") != "/EmbeddedFile"
-                or not getattr(obj, "compress", False) or "Filter" in extra):
-            continue
-        body = b"".join(part if isinstance(part, bytes) else bytes(part) for part in obj.stream)
-        obj.stream, obj.compress = [zlib.compress(body, ATTACHMENT_DEFLATE_LEVEL)], False
-        extra["Filter"] = "/FlateDecode"
+    def finisher(document, pdf) -> None:
+        """Runs after WeasyPrint has built the PDF objects and before it writes them: each embedded
+        file it would still compress (``compress`` set) gets its deflated bytes and the
+        Flate filter. A body not among ``bodies`` is deflated here."""
+        for obj in pdf.objects:
+            extra = getattr(obj, "extra", None)
+            if (not isinstance(extra, dict) or extra.get("Type") != "/EmbeddedFile"
+                    or not getattr(obj, "compress", False) or "Filter" in extra):
+                continue
+            body = b"".join(part if isinstance(part, bytes) else bytes(part) for part in obj.stream)
+            done = next((future for original, future in pending
+                         if len(original) == len(body) and original == body), None)
+            deflated = done.result() if done is not None else zlib.compress(body, ATTACHMENT_DEFLATE_LEVEL)
+            obj.stream, obj.compress = [deflated], False
+            extra["Filter"] = "/FlateDecode"
+
+    return finisher, pool
 
 
 @contextmanager
-def _existing_objects_frozen():
-    """Keep the objects alive before the render out of the garbage collector's scans during it.
+def _collector_paused():
+    """Python's cyclic garbage collector off while WeasyPrint renders, back as it was afterwards.
 
-    WeasyPrint allocates millions of short-lived objects while laying pages out, so the cyclic
-    collector runs a few hundred times per document; each full pass used to walk every object
-    the process already held as well (the report data: some 200,000 objects for 10,000
-    findings), about a tenth of the render time on the benchmark. ``gc.freeze()`` parks those
-    objects for the duration; the render's own garbage is still collected as usual, and
-    ``gc.unfreeze()`` hands them back afterwards. If something else has frozen objects already,
-    it is left alone (unfreezing would release its objects too)."""
-    if gc.get_freeze_count():
-        yield
-        return
-    gc.freeze()
+    WeasyPrint allocates millions of short-lived objects while laying pages out, so the collector
+    ran a few hundred times per document; yet it finds next to nothing to free until the render
+    is over (the document holds its boxes until then, and the rest goes by reference counting).
+    Measured on the 10,000-finding report: the peak memory is the same with the collector off
+    (158 MB against 156 MB; 206 MB against 204 MB with eight times the resources per rule) and
+    the render takes 6-10% less time. The cycles the render leaves are collected as usual
+    afterwards. A caller that had turned the collector off finds it still off."""
+    was_enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 class _PageProgress(logging.Handler):
@@ -179,7 +189,11 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
              for name, body in attachments.items()]
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    with _existing_objects_frozen(), _pages_reported(on_progress):
-        doc = html_class(html)(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
-        return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
-                             finisher=_deflate_attachments)
+    finisher, pool = _deflater(list(attachments.values()))
+    try:
+        with _collector_paused(), _pages_reported(on_progress):
+            doc = html_class(html)(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
+            return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
+                                 finisher=finisher)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
