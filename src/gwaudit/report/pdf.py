@@ -79,10 +79,11 @@ megabytes of findings.csv and findings.json took longer than writing all the pag
 bytes (attachments of 0.36 MB instead of 0.28 MB)."""
 
 
-def _deflater(bodies: list[bytes]):
+@contextmanager
+def _attachments_deflated(bodies: list[bytes]):
     """Deflate ``bodies`` (the attachments) at :data:`ATTACHMENT_DEFLATE_LEVEL` on a thread of
-    their own, while WeasyPrint lays the pages out (zlib lets go of the GIL as it works), and give
-    (the WeasyPrint finisher that puts them in the PDF, the executor to shut down)."""
+    their own while the block runs (WeasyPrint lays the pages out meanwhile: zlib lets go of the
+    GIL as it works); the block gets the WeasyPrint finisher that puts them in the PDF."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gwaudit-deflate")
     pending = [(body, pool.submit(zlib.compress, body, ATTACHMENT_DEFLATE_LEVEL)) for body in bodies]
 
@@ -102,7 +103,10 @@ def _deflater(bodies: list[bytes]):
             obj.stream, obj.compress = [deflated], False
             extra["Filter"] = "/FlateDecode"
 
-    return finisher, pool
+    try:
+        yield finisher
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
@@ -189,11 +193,8 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
              for name, body in attachments.items()]
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    finisher, pool = _deflater(list(attachments.values()))
-    try:
-        with _collector_paused(), _pages_reported(on_progress):
-            doc = html_class(html)(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
-            return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
-                                 finisher=finisher)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    with (_attachments_deflated(list(attachments.values())) as finisher, _collector_paused(),
+          _pages_reported(on_progress)):
+        doc = html_class(html)(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
+        return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
+                             finisher=finisher)
