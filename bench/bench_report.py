@@ -81,7 +81,8 @@ def render_plain(html: str, *, collector_paused: bool = False) -> tuple[int, flo
 def render_ours(data, attachments: dict[str, bytes]) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds of the whole process, bytes) of :func:`render_pdf`.
 
-    The CPU time counts every thread of the process."""
+    The CPU time counts every thread of the process, so the attachments deflated on a worker
+    thread while the pages are laid out are counted too."""
     gc.collect()  # the previous run's garbage is not this run's work
     wall, cpu = time.perf_counter(), time.process_time()
     pdf = render_pdf(data, attachments=attachments)

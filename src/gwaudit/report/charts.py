@@ -111,6 +111,9 @@ def count_axis(top: int) -> dict:
 
 
 _SVG = "http://www.w3.org/2000/svg"
+_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+_NEGATION = re.compile(r":not\([^)]*\)")
+_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 
 
 def _tostring(root: ET.Element) -> str:
@@ -118,9 +121,6 @@ def _tostring(root: ET.Element) -> str:
     among it, registers prefixes of its own)."""
     ET.register_namespace("", _SVG)
     return ET.tostring(root, encoding="unicode")
-_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
-_NEGATION = re.compile(r":not\([^)]*\)")
-_CLASS = re.compile(r"\.(-?[_a-zA-Z][\w-]*)")
 
 
 def _for_print(svg: str) -> str:
