@@ -72,13 +72,20 @@ def test_completeness_exceptions_in_the_summary_and_every_family_in_the_inventor
     assert "Route health (route_health) failed" in summary  # the exception's own row
     assert "Credentials (credentials)" not in summary  # families collected completely: not listed here
 
-    inventory = _section_text(reader, "Inventory", "Rules and parameters")
-    assert "Family View Collection Items Resources" in inventory
-    rows = {line.split()[-4]: line for line in inventory.splitlines() if len(line.split()) >= 4}
+    inventory = _section_text(reader, "Each family of snapshot #7", "Rules and parameters")
+    # one line per family: title · view · collection status · items · resources
+    rows = {parts[1]: parts for parts in (line.split(" · ") for line in inventory.splitlines()) if len(parts) == 5}
     for family in fam.FAMILIES:
         assert family.name in rows, family.name
-    assert rows["route_health"].split()[-3:-2] == ["failed"]
-    assert rows["credentials"].split()[-3:-2] == ["ok"]
+    assert rows["route_health"][2:4] == ["collection failed", "- items"]
+    assert rows["credentials"][0] == "Credentials" and rows["credentials"][2] == "collection ok"
+    assert rows["credentials"][3].endswith(" items") and rows["credentials"][4].endswith(" resources")
+
+
+def test_snapshots_of_the_period_are_one_entry_each_with_the_full_hash(reader: pypdf.PdfReader) -> None:
+    about = " ".join(_section_text(reader, "About this report", "Executive summary").split())
+    assert "#1 · baseline · complete · taken 2026-07-11 00:00:00 UTC manifest SHA-256 " + "01" * 32 in about
+    assert "#7 · audited · " in about and "manifest SHA-256 " + "07" * 32 in about
 
 
 def test_rules_and_parameters_are_one_entry_per_rule(reader: pypdf.PdfReader) -> None:
@@ -93,10 +100,27 @@ def test_contents_bookmarks_and_metadata(reader: pypdf.PdfReader) -> None:
     for heading in HEADINGS[1:]:
         assert heading in titles
     contents = reader.pages[1].extract_text()
-    assert "Executive summary" in contents
+    # each section with the number of the page its heading is on
+    starts = {}
+    for number, page in enumerate(reader.pages[2:], start=3):
+        first_line = page.extract_text().splitlines()[0]
+        starts.setdefault(first_line, number)
+    for heading in HEADINGS[1:]:
+        assert f"{heading} {starts[heading]}" in contents, heading
+    # the running header: the organisation and the classification, from the second page on
+    assert "ACME Corp · CONFIDENTIAL" in contents
+    assert "CONFIDENTIAL" not in reader.pages[0].extract_text()
     meta = reader.metadata
     assert meta.title.startswith("Compliance report: ACME Corp, 2026-Q3")
     assert "ACME Corp" in meta.subject and meta.creator.startswith("gwaudit")
+
+
+def test_the_running_header_without_a_classification_is_the_organisation_alone() -> None:
+    data = report_data(5)
+    data.classification = ""
+    reader = pypdf.PdfReader(io.BytesIO(render_pdf(data, attachments={})))
+    second = reader.pages[1].extract_text()
+    assert "ACME Corp" in second.splitlines() and "·" not in second
 
 
 def test_pdf_a_3b_identification_in_the_xmp_metadata(reader: pypdf.PdfReader) -> None:

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from .. import families as fam
 from .charts import Chart, report_charts
 from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, Change, Control, FamilyStatus, Finding, Inventory,
-                    ReportData, Rule)
+                    ReportData, Rule, SnapshotRef)
 
 SECTIONS = [("summary", "Executive summary"), ("compliance", "Compliance matrix"),
             ("findings", "Findings by rule"), ("changes", "Changes in the period"), ("waivers", "Waivers"),
@@ -49,6 +49,9 @@ class View:
     charts: list[Chart]
     inventory_status: list[tuple[Inventory, Optional[FamilyStatus]]] = field(default_factory=list)
     """Each family's inventory with its collection status (None: the snapshot recorded none)."""
+    snapshot_rows: list[tuple[SnapshotRef, str]] = field(default_factory=list)
+    """The baseline and the period's snapshots, oldest first, each with its role: ``baseline``,
+    ``audited`` or ``in period``."""
     inline_charts: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -86,6 +89,17 @@ def _rule_order(rule: Rule) -> tuple[int, str]:
     return (SEVERITY_RANK.get(rule.severity, len(SEVERITIES)), rule.rule_id)
 
 
+def _snapshot_rows(data: ReportData) -> list[tuple[SnapshotRef, str]]:
+    period = data.period
+    baseline_id = period.baseline.id if period.baseline else None
+    rows = []
+    if period.baseline and baseline_id not in {s.id for s in period.snapshots}:
+        rows.append((period.baseline, "baseline"))
+    for s in period.snapshots:
+        rows.append((s, "audited" if s.id == data.snapshot.id else "baseline" if s.id == baseline_id else "in period"))
+    return rows
+
+
 def build_view(data: ReportData, *, cap: Optional[int] = None, inline_charts: bool = True) -> View:
     by_rule = data.findings_by_rule()
     groups = []
@@ -121,4 +135,5 @@ def build_view(data: ReportData, *, cap: Optional[int] = None, inline_charts: bo
                 change_counts=counts, error_rules=[r for r in rules_sorted if r.status == "error"],
                 rules_sorted=rules_sorted, charts=report_charts(data.summary, data.trend),
                 inventory_status=[(inv, status.get(inv.family)) for inv in data.inventory],
+                snapshot_rows=_snapshot_rows(data),
                 inline_charts=inline_charts)
