@@ -224,3 +224,16 @@ def test_a_user_template_extends_the_builtin_one(tmp_path: Path) -> None:
 def test_a_template_dir_that_is_missing_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="template-dir"):
         render_html(report_data(1), template_dir=tmp_path / "nope")
+
+
+@pytest.mark.parametrize("items, width, expected", [
+    ([], 70, ""),
+    (["GW-RL-001"], 70, "GW-RL-001"),
+    (["GW-ACC-001", "GW-KEY-002", "GW-RL-004"], 24, "GW-ACC-001, GW-KEY-002,\nGW-RL-004"),
+    (["A-1", "B-2", "C-3"], 8, "A-1,\nB-2,\nC-3"),
+    (["X" * 12, "Y"], 5, "XXXXXXXXXXXX,\nY"),  # an item longer than a line: a line of its own
+])
+def test_packed_lines_break_between_items_only(items: list[str], width: int, expected: str) -> None:
+    from gwaudit.report.templates import packed
+
+    assert packed(items, width) == expected

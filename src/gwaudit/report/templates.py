@@ -54,7 +54,7 @@ def _environment(template_dir: Optional[str], builtin_dir: str) -> jinja2.Enviro
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=False)
     env.filters.update(ts=fmt_ts, day=fmt_day, value=fmt_value, sha=short_sha, plural=plural,
-                       evidence=evidence_items, oneline=oneline)
+                       evidence=evidence_items, oneline=oneline, packed=packed)
     env.globals.update(FRAMEWORKS=FRAMEWORKS)
     return env
 
@@ -116,6 +116,24 @@ def evidence_items(evidence: Any, limit: int = 300) -> list[tuple[str, str]]:
 def oneline(value: Any) -> str:
     """Text on one line: runs of whitespace (line breaks too) become one space."""
     return " ".join(str(value).split()) if value is not None else ""
+
+
+def packed(items: Any, width: int = 70, sep: str = ", ") -> str:
+    """``items`` joined by ``sep``, in lines of at most ``width`` characters broken between items
+    only (an item longer than a line has a line of its own). For a cell set with ``white-space:
+    pre-line``: left to itself, the line breaking splits an id like GW-RL-004 after a hyphen."""
+    lines: list[str] = []
+    line = ""
+    for item in map(str, items):
+        candidate = f"{line}{sep}{item}" if line else item
+        if line and len(candidate) + len(sep.rstrip()) > width:
+            lines.append(line + sep.rstrip())
+            line = item
+        else:
+            line = candidate
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def short_sha(value: Optional[str], n: int = 16) -> str:
