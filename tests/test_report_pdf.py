@@ -88,6 +88,13 @@ def test_snapshots_of_the_period_are_one_entry_each_with_the_full_hash(reader: p
     assert "#7 · audited · " in about and "manifest SHA-256 " + "07" * 32 in about
 
 
+def test_waivers_are_one_entry_each_with_owner_expiry_and_justification(reader: pypdf.PdfReader) -> None:
+    waivers = " ".join(_section_text(reader, "Waivers\n", "Inventory\n").split())
+    assert "GW-KEY-001 · k-000003 · active owner alice@example.com · expires 2026-12-31 · 1 finding waived" in waivers
+    assert "Break-glass key" in waivers
+    assert "· expired owner bob@example.com · expires 2026-06-30 · 0 findings waived" in waivers
+
+
 def test_rules_and_parameters_are_one_entry_per_rule(reader: pypdf.PdfReader) -> None:
     rules = " ".join(_section_text(reader, "Rules and parameters", "Page ").split())
     assert "GW-KEY-001 · API key without expiry" in rules
