@@ -48,6 +48,8 @@ def test_cover_sections_and_a_known_finding_read_back(reader: pypdf.PdfReader) -
     for heading in HEADINGS:
         assert heading in text, heading
     assert "GW-KEY-001" in text and "key-0" in text
+    # a rule's heading, then its severity, status and counts as one line
+    assert "GW-KEY-001 API key without expiry\nhigh · fail · " in text
     assert " ".join(KNOWN_REMEDIATION.split()) in " ".join(text.split())
     assert "(see the attached findings.csv)" in text
     # running footer: page X of Y
