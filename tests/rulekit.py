@@ -18,7 +18,7 @@ import yaml
 from gwaudit.resources import rules_dir
 from gwaudit.rules import RuleResult, evaluate, load_rule_file
 from gwaudit.rules.engine import open_snapshot, prepare
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.testing import store_snapshot
 
 
@@ -40,7 +40,7 @@ def run_sql(db: Path, sid: int, sql: str, params: dict[str, Any]) -> list[dict[s
     """Run one statement (a rule's sql or checked_sql) as the engine does: sandboxed, the plain
     family names showing snapshot ``sid``, ``$now`` = its taken_at, ``$snapshot_id``, and the
     ``params`` the statement uses. Returns the rows as dicts."""
-    with Store(db).reader(sandboxed=True) as con:
+    with Database(db).reader(sandboxed=True) as con:
         snap = open_snapshot(con, sid)
         prepare(con, snap, [])
         values = {**params, "now": snap.taken_at, "snapshot_id": snap.id}

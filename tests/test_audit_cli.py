@@ -43,7 +43,10 @@ def test_table_is_grouped_by_severity_and_fits_80_columns(capsys, setup):
     assert "\x1b[" not in out                        # no colour when not on a terminal
     from gwaudit.rules import audit
     from gwaudit.rules.render import audit_table
-    assert "\x1b[" in audit_table(audit(db, rules=catalog(rules), store=False), color=True)
+    from gwaudit.formats import RenderContext
+    from gwaudit.report.data import from_audit
+    import click
+    assert "\x1b[" in audit_table(from_audit(audit(db, rules=catalog(rules), store=False)), RenderContext(style=click.style))
 
 
 def test_json_goes_to_stdout_alone(capsys, setup):
@@ -208,7 +211,7 @@ def test_readme_rule_and_waiver_examples_work(capsys, tmp_path, db):
 
 
 def test_builtin_catalog_evaluates_without_errors_on_the_sample_org(capsys, db):
-    from gwaudit.ingest import import_folder
+    from gwaudit.db.ingest import import_folder
     from gwaudit.resources import sample_snapshots
     from gwaudit.rules import load_rules
 

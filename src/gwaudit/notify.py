@@ -12,10 +12,10 @@ import httpx
 
 from . import __version__
 from .logsetup import get
+from .severity import SEVERITIES
 
 log = get("notify")
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 def slack_payload(summary: dict[str, Any]) -> dict[str, Any]:

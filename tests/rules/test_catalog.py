@@ -24,7 +24,7 @@ from gwaudit.resources import rules_dir
 from gwaudit.rules import load_rule_file
 from gwaudit.rules.engine import open_snapshot, prepare
 from gwaudit.rules.loader import Rule, rule_files
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.testing import store_snapshot
 from tests.conftest import example_org
 
@@ -259,7 +259,7 @@ def results(tmp_path_factory):
     change_control = [load_rule_file(p) for p in FILES if _load(p).get("needs_previous")]
     out: dict = {}
     for org, sid in sids.items():
-        with Store(db).reader(sandboxed=True) as con:
+        with Database(db).reader(sandboxed=True) as con:
             snap = open_snapshot(con, sid)
             assert snap.previous_id is not None
             prepare(con, snap, change_control)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 from gwaudit.rules import evaluate, load_rule_file
 from tests.rulekit import rule_file
 from tests.rules.factories_diff import (
