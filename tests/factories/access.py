@@ -11,7 +11,7 @@ def access(name: str, targets: list[dict[str, Any]], policy_type: str = "allowli
            **kw: Any) -> dict[str, Any]:
     """An enabled LLM-traffic policy of ``policy_type`` over ``targets``; a group policy is scoped to
     the IdP group ``engineering``."""
-    return build("access_policy", name, {
+    return build("access", name, {
         "org_id": ORG, "name": name, "scope_type": scope_type, "scope_id": None,
         "scope_value": "engineering" if scope_type == "group" else None, "policy_type": policy_type,
         "targets": targets, "traffic_type": "llm", "enabled": True, **unattributed(),

@@ -2,7 +2,8 @@
 
 ``uid(kind, name)`` is a UUID derived from the object's kind and a readable name, so a test can
 build ``budget("team")`` in one place and name ``uid("budget", "team")`` in another and get the same
-id every time. Kinds are the closed set :data:`KINDS`; a typo is an error, not a silently new id.
+id every time. The kind is the name of the builder (``api_key``, ``access``, ``price``, ...), from
+the closed set :data:`KINDS`: a typo is an error, not a silently new id.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ ATTRIBUTION = ("created_by_user_id", "created_by_email", "created_by_name", "las
 """Who created and last changed an object, as the API records it on the families that have it;
 the builders leave these null (not recorded) unless a test sets them."""
 
-KINDS = frozenset({
-    "api_key", "credential", "provider", "route", "route_group", "pricing_rule", "pricing_version",
-    "pricing_default", "rate_limit", "budget", "access_policy", "smart_model", "routing_policy", "user",
+KINDS = frozenset({  # the name of the builder that makes the object; "user" for user ids
+    "api_key", "credential", "provider", "route", "route_group", "price", "version",
+    "default_price", "rate_limit", "budget", "access", "smart_model", "routing_policy", "user",
 })
 
 _NS = uuid.UUID("0b3c1f9e-5d1a-4c1e-9a57-2f4d8e6a1c01")

@@ -17,7 +17,7 @@ def price(pattern: str, input_cost: float = 0.15, output_cost: float = 0.6, **kw
     in force since 2026-05-01, no scheduled change. Distinct arguments give distinct ids."""
     name = pattern + json.dumps({k: "<drop>" if v is DROP else v for k, v in kw.items()}, sort_keys=True,
                                 default=str)
-    return build("pricing_rule", name, {
+    return build("price", name, {
         "org_id": ORG, "model_pattern": pattern, "model_provider": "openai", "provider_id": None,
         "provider_name": None, "catalog_slug": None, "input_cost_per_million_tokens": input_cost,
         "output_cost_per_million_tokens": output_cost, "cache_read_cost_per_million_tokens": None,
@@ -34,7 +34,7 @@ def version(rule: dict[str, Any], effective_from: str, input_cost: float, output
     """Another version of the pricing rule ``rule`` (a history row: no counters); an edit when it
     is in force at :data:`~tests.factories.ids.NOW`, else a scheduled change."""
     base = {k: v for k, v in rule.items() if k not in COUNTERS}
-    base.update({"id": uid("pricing_version", f"{rule['id']}@{effective_from}"), "effective_from": effective_from,
+    base.update({"id": uid("version", f"{rule['id']}@{effective_from}"), "effective_from": effective_from,
                  "input_cost_per_million_tokens": input_cost, "output_cost_per_million_tokens": output_cost,
                  "change_source": "admin_edit" if effective_from <= NOW else "admin_schedule"})
     base.update(kw)
@@ -55,7 +55,7 @@ def history(*rules_with_versions: tuple[dict[str, Any], list[dict[str, Any]]]) -
 
 def default_price(pattern: str, provider_slug: str = "openai", **kw: Any) -> dict[str, Any]:
     """Barndoor's default price of ``pattern`` for the catalog ``provider_slug``."""
-    return build("pricing_default", f"{provider_slug}/{pattern}", {
+    return build("default_price", f"{provider_slug}/{pattern}", {
         "provider_slug": provider_slug, "model_name": pattern.rstrip("*"), "model_pattern": pattern,
         "input_cost_per_million_tokens": 0.15, "output_cost_per_million_tokens": 0.6, "currency": "USD",
         "source": "price sheet 2026-07",
