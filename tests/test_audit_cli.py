@@ -11,7 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from gwaudit.cli import cli, main
-from tests.enginekit import catalog, key, org, snapshot, standard_rules, write_rule
+from tests.enginekit import catalog, org, snapshot, standard_rules, write_rule
+from tests.factories.keys import api_key
 
 
 def run(capsys, *args):
@@ -60,7 +61,8 @@ def test_json_goes_to_stdout_alone(capsys, setup):
 
 def test_csv_neutralises_formulas_and_flattens_frameworks(capsys, tmp_path, db):
     rules = standard_rules(tmp_path / "r")
-    snapshot(db, org(api_keys=[key("k-x", '=HYPERLINK("http://evil.example","x")', "2026-01-01T00:00:00Z")]))
+    snapshot(db, org(api_keys=[api_key('=HYPERLINK("http://evil.example","x")', id="k-x",
+                                       created_at="2026-01-01T00:00:00Z")]))
     code, out, _ = run(capsys, "--db", db, "audit", "--rules-dir", rules, "--format", "csv", "--only", "T-AGE-001")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 1
