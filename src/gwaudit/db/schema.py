@@ -241,7 +241,7 @@ def not_gwaudit(path: Path, reason: str) -> UsageError:
 def check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     version = current_version(con)
     if version is None:
-        raise not_gwaudit(path, "no schema_version table")
+        raise not_gwaudit(path, foreign_reason(con) or "it holds no gwaudit tables yet")
     if version > SCHEMA_VERSION:
         raise RuntimeFailure(f"{path} was written by a newer gwaudit (schema {version}, this one knows "
                              f"{SCHEMA_VERSION})", hint="upgrade gwaudit")
