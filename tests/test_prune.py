@@ -131,3 +131,91 @@ def test_cli_requires_a_policy_and_previews(tmp_path, capsys):
     res = json.loads(capsys.readouterr().out)
     assert (res["kept"], res["removed"]) == (1, 1) and res["snapshots"][1] == {
         "id": b, "taken_at": "2026-09-02T00:00:00Z", "action": "keep", "reasons": ["newest", "weekly 2026-W36"]}
+
+
+# ---------------------------------------------------------------- retention keeps the evidence
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gwaudit.prune import PERIODS, Candidate  # noqa: E402
+from gwaudit.prune import _BUCKET as BUCKET  # noqa: E402
+
+_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@st.composite
+def histories(draw):
+    """Up to 40 snapshots over ~5 months, some incomplete (with 1-4 failed families)."""
+    n = draw(st.integers(1, 40))
+    offsets = draw(st.lists(st.integers(0, 150 * 24), min_size=n, max_size=n))
+    out = []
+    for i, hours in enumerate(offsets, start=1):
+        complete = draw(st.booleans())
+        out.append(Candidate(i, _T0 + timedelta(hours=hours), complete, 0 if complete else draw(st.integers(1, 4))))
+    return out
+
+
+policies = st.builds(Policy, daily=st.integers(0, 5), weekly=st.integers(0, 4), monthly=st.integers(0, 3),
+                     quarterly=st.integers(0, 2))
+
+
+def _kept_ids(cands, policy) -> set[int]:
+    return {p.id for p in plan(cands, policy) if p.keep}
+
+
+@settings(max_examples=300, deadline=None)
+@given(histories(), policies)
+def test_retention_keeps_the_evidence(cands, policy):
+    kept = _kept_ids(cands, policy)
+    newest_first = sorted(cands, key=lambda c: (c.taken_at, c.id), reverse=True)
+    complete = [c for c in newest_first if c.complete]
+    assert newest_first[0].id in kept                        # the newest snapshot overall
+    if complete:
+        assert complete[0].id in kept                        # the newest complete snapshot
+    for period in PERIODS:
+        n = getattr(policy, period)
+        buckets: dict[str, list[Candidate]] = {}
+        for c in newest_first:
+            buckets.setdefault(BUCKET[period](c.taken_at), []).append(c)
+        with_complete = [b for b, cs in buckets.items() if any(c.complete for c in cs)][:n]
+        # each of the n most recent periods holding a complete snapshot keeps its newest complete one
+        for b in with_complete:
+            assert next(c for c in buckets[b] if c.complete).id in kept, (period, b)
+        if n and with_complete and len(with_complete) == n:
+            oldest = with_complete[-1]
+            span = list(buckets)[: list(buckets).index(oldest) + 1]
+        else:
+            span = list(buckets) if n else []
+        # no period in the span is left without a snapshot
+        for b in span:
+            assert {c.id for c in buckets[b]} & kept, (period, b)
+    # an incomplete snapshot is kept only as the newest, or as a period's only evidence
+    for c in cands:
+        if c.id in kept and not c.complete and c.id != newest_first[0].id:
+            reasons = next(p.reasons for p in plan(cands, policy) if p.id == c.id)
+            assert all("best incomplete kept" in r for r in reasons), reasons
+
+
+@settings(max_examples=200, deadline=None)
+@given(histories(), policies, st.lists(st.integers(0, 150 * 24), max_size=10))
+def test_adding_incomplete_snapshots_never_costs_a_complete_one_its_place(cands, policy, extra_hours):
+    before = _kept_ids(cands, policy)
+    more = cands + [Candidate(1000 + i, _T0 + timedelta(hours=h), False, 2) for i, h in enumerate(extra_hours)]
+    after = _kept_ids(more, policy)
+    complete_ids = {c.id for c in cands if c.complete}
+    assert before & complete_ids <= after
+
+
+def test_a_run_with_a_failing_family_no_longer_loses_the_days_complete_snapshot():
+    day = [Candidate(1, datetime(2026, 11, 30, 6, tzinfo=UTC), True),
+           Candidate(2, datetime(2026, 11, 30, 18, tzinfo=UTC), False, 1)]
+    planned = {p.id: p.reasons for p in plan(day, Policy(daily=1)) if p.keep}
+    assert planned == {1: ["newest complete", "daily 2026-11-30"], 2: ["newest"]}
+    only_bad = [Candidate(1, datetime(2026, 11, 29, 6, tzinfo=UTC), True),
+                Candidate(2, datetime(2026, 11, 30, 6, tzinfo=UTC), False, 3),
+                Candidate(3, datetime(2026, 11, 30, 7, tzinfo=UTC), False, 1),
+                Candidate(4, datetime(2026, 11, 30, 8, tzinfo=UTC), False, 2)]
+    planned = {p.id: p.reasons for p in plan(only_bad, Policy(daily=2)) if p.keep}
+    assert planned == {1: ["newest complete", "daily 2026-11-29"],
+                       3: ["daily 2026-11-30 (no complete snapshot: best incomplete kept)"], 4: ["newest"]}

@@ -4,8 +4,10 @@
     result = prune(db, Policy(daily=7, weekly=4, monthly=12, quarterly=8))
 
 The policy keeps, for each of the N most recent days (weeks, months, quarters) that hold a
-snapshot, the newest snapshot of that period; the newest snapshot overall is always kept. Every
-other snapshot is removed with everything recorded about it (collection status, files, findings,
+complete snapshot, the newest complete snapshot of that period; an incomplete snapshot never
+takes a complete one's place, and a period in that span holding only incomplete snapshots keeps
+the best of them (see :func:`plan`). The newest complete snapshot and the newest snapshot overall
+are always kept. Every other snapshot is removed with everything recorded about it (collection status, files, findings,
 rule results, any table with a ``snapshot_id`` column); a resource version still held by a kept
 snapshot stays, one no snapshot holds any more is deleted.
 
@@ -64,25 +66,61 @@ class PlannedSnapshot:
                 "reasons": self.reasons}
 
 
-def plan(snapshots: list[tuple[int, datetime]], policy: Policy) -> list[PlannedSnapshot]:
-    """Which snapshots the policy keeps (and why), oldest first. Periods are UTC calendar
-    days, ISO weeks, months and quarters."""
-    newest_first = sorted(snapshots, key=lambda s: (s[1], s[0]), reverse=True)
-    reasons: dict[int, list[str]] = {sid: [] for sid, _ in newest_first}
+@dataclass(frozen=True)
+class Candidate:
+    """A stored snapshot as retention sees it."""
+    id: int
+    taken_at: datetime
+    complete: bool = True
+    failed: int = 0
+    """How many families it failed to collect (the best incomplete snapshot has the fewest)."""
+
+
+def _candidate(s: Any) -> Candidate:
+    return s if isinstance(s, Candidate) else Candidate(*s)
+
+
+def plan(snapshots: list[Candidate] | list[tuple], policy: Policy) -> list[PlannedSnapshot]:
+    """Which snapshots the policy keeps (and why), oldest first. Periods are UTC calendar days,
+    ISO weeks, months and quarters.
+
+    Complete snapshots are the evidence: each of the N most recent periods *holding a complete
+    snapshot* keeps its newest complete one, and an incomplete snapshot never takes that slot. A
+    period within that span that holds only incomplete snapshots keeps its best one (fewest failed
+    families, then newest) and says so, so that no period is left without evidence. The newest
+    complete snapshot and the newest snapshot overall are always kept."""
+    cands = [_candidate(s) for s in snapshots]
+    newest_first = sorted(cands, key=lambda c: (c.taken_at, c.id), reverse=True)
+    reasons: dict[int, list[str]] = {c.id: [] for c in cands}
     if newest_first:
-        reasons[newest_first[0][0]].append("newest")
+        reasons[newest_first[0].id].append("newest")
+        complete = next((c for c in newest_first if c.complete), None)
+        if complete is not None and complete is not newest_first[0]:
+            reasons[complete.id].append("newest complete")
     for period in PERIODS:
         n = getattr(policy, period)
-        buckets: set[str] = set()
-        for sid, taken in newest_first:
-            if len(buckets) >= n:
+        if not n:
+            continue
+        buckets: dict[str, list[Candidate]] = {}
+        for c in newest_first:  # newest first, so each bucket's list is newest first too
+            buckets.setdefault(_BUCKET[period](_utc(c.taken_at)), []).append(c)
+        used = 0
+        for bucket, members in buckets.items():  # insertion order: newest bucket first
+            if used >= n:
                 break
-            b = _BUCKET[period](taken.astimezone(timezone.utc) if taken.tzinfo else taken)
-            if b not in buckets:
-                buckets.add(b)
-                reasons[sid].append(f"{period} {b}")
-    return [PlannedSnapshot(sid, taken, bool(reasons[sid]), reasons[sid])
-            for sid, taken in sorted(snapshots, key=lambda s: (s[1], s[0]))]
+            best = next((c for c in members if c.complete), None)
+            if best is not None:
+                used += 1
+                reasons[best.id].append(f"{period} {bucket}")
+            else:
+                fallback = min(members, key=lambda c: (c.failed, -c.taken_at.timestamp(), -c.id))
+                reasons[fallback.id].append(f"{period} {bucket} (no complete snapshot: best incomplete kept)")
+    return [PlannedSnapshot(c.id, c.taken_at, bool(reasons[c.id]), reasons[c.id])
+            for c in sorted(cands, key=lambda c: (c.taken_at, c.id))]
+
+
+def _utc(t: datetime) -> datetime:
+    return t.astimezone(timezone.utc) if t.tzinfo else t
 
 
 @dataclass
@@ -126,16 +164,21 @@ def prune(db: Database | Path | str, policy: Policy, *, dry_run: bool = False) -
     db = Database.of(db)
     if dry_run:
         with db.reader() as con:
-            snaps = con.execute("SELECT id, taken_at FROM snapshots").fetchall()
+            snaps = _candidates(con)
         return PruneResult(policy, plan(snaps, policy), True, db_bytes(db.path), db_bytes(db.path))
     db.require()
     with db.lock:
         before = db_bytes(db.path)
         with db.writer() as con:
-            snaps = con.execute("SELECT id, taken_at FROM snapshots").fetchall()
-            planned = plan(snaps, policy)
+            planned = plan(_candidates(con), policy)
             gone = [s.id for s in planned if not s.keep]
             versions = delete_snapshots(con, gone) if gone else 0
         if gone:
             compact(db)
         return PruneResult(policy, planned, False, before, db_bytes(db.path), versions)
+
+
+def _candidates(con: Any) -> list[Candidate]:
+    return [Candidate(sid, taken, status == "complete", len(failed or []))
+            for sid, taken, status, failed in con.execute(
+                "SELECT id, taken_at, status, failed_families FROM snapshots").fetchall()]
