@@ -49,6 +49,7 @@ class RunOptions:
     classification: str = "Internal"
     max_resources_per_rule: int = 25
     template_dir: Optional[Path] = None
+    soc2_categories: Optional[Sequence[str]] = None
     retention: Optional[dict[str, int]] = None  # keep_daily/... -> count; None or all empty: no pruning
     webhook: Optional[str] = None
     webhook_format: str = "json"
@@ -147,7 +148,7 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
             snapshot=str(sid), formats=list(opts.formats), out=opts.out, waivers=opts.waivers,
             classification=opts.classification, max_resources_per_rule=opts.max_resources_per_rule,
             template_dir=opts.template_dir, rules_dirs=list(opts.rules_dirs), params=opts.params,
-            on_pdf_progress=opts.on_pdf_progress), wait=opts.wait)
+            soc2_categories=opts.soc2_categories, on_pdf_progress=opts.on_pdf_progress), wait=opts.wait)
         reports.extend(made.paths)
         latest = publish_latest(made.paths, opts.out)
         echo("reports: " + ", ".join(str(p) for p in made.paths))

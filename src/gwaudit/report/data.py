@@ -15,38 +15,24 @@ from .. import __version__
 from .. import families as fam
 from ..store import DEFAULT_WAIT, Store, family_status, history_view, snapshot_info
 from ..timeutil import utcnow
-from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, Change, Control, FamilyStatus, FieldChange, Finding,
+from ..frameworks import Catalog, FrameworkResult, Scope, active_catalog, control_results, flat_rows
+from .model import (SEVERITIES, SEVERITY_RANK, Change, Control, FamilyStatus, FieldChange, Finding,
                     Inventory, Period, ReportData, Rule, SnapshotRef, Summary, TrendPoint, Waiver)
 from .period import Selection
 from .period import select as period_select
 
 
-def control_status(rules: Iterable[Rule]) -> str:
-    statuses = [r.display_status for r in rules]
-    for st in ("fail", "error", "waived"):
-        if st in statuses:
-            return st
-    return "pass"
+def matrix_from_rules(rules: Iterable[Rule], catalog: Optional[Catalog] = None,
+                      scope: Optional[Scope] = None) -> list[FrameworkResult]:
+    """The compliance matrix (:func:`gwaudit.frameworks.control_results`) of evaluated rules."""
+    return control_results(rules, catalog or active_catalog(), scope)
 
 
-def controls_from_rules(rules: Iterable[Rule]) -> list[Control]:
-    """Every control any rule maps to, with the rules testing it and its status; frameworks in
-    report order, controls sorted naturally (CC6.2 before CC6.10)."""
-    by_control: dict[tuple[str, str], list[Rule]] = {}
-    for rule in rules:
-        for fw, controls in rule.frameworks.items():
-            for c in controls:
-                by_control.setdefault((fw, c), []).append(rule)
-    order = {k: i for i, k in enumerate(FRAMEWORKS)}
-    out = [Control(fw, c, sorted(r.rule_id for r in rs), control_status(rs)) for (fw, c), rs in by_control.items()]
-    out.sort(key=lambda c: (order.get(c.framework, len(order)), c.framework, _natural(c.control)))
-    return out
-
-
-def _natural(text: str) -> list[tuple[int, int | str]]:
-    import re
-
-    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p]
+def controls_from_rules(rules: Iterable[Rule], catalog: Optional[Catalog] = None,
+                        scope: Optional[Scope] = None) -> list[Control]:
+    """Every control any rule maps to (within ``scope``), with its title, the rules testing it
+    and its status in words; frameworks in report order, controls in catalog order."""
+    return flat_rows(matrix_from_rules(rules, catalog, scope))
 
 
 def summarise(findings: Iterable[Finding], rules: Iterable[Rule]) -> Summary:
@@ -67,12 +53,15 @@ def build_report_data(db: Path | str, *, snapshot: Optional[str] = None, period:
                       date_from: Optional[str] = None, date_to: Optional[str] = None,
                       waivers: Optional[Path] = None, classification: str = "Internal",
                       rules_dirs: Sequence[Path] = (), params: Optional[dict[str, dict[str, Any]]] = None,
-                      wait: float = DEFAULT_WAIT, now: Optional[datetime] = None) -> ReportData:
+                      wait: float = DEFAULT_WAIT, now: Optional[datetime] = None,
+                      soc2_categories: Optional[Sequence[str]] = None) -> ReportData:
     """Everything a report shows, read from ``db``.
 
     The audited snapshot (and the baseline the changes are counted from) is audited first when
     it has no stored results, or when ``waivers`` is given (so the report reflects that file).
+    ``soc2_categories`` limits the SOC 2 criteria of the compliance matrix (default: all).
     """
+    scope = Scope.parse(soc2_categories)
     store = Store(db, wait=wait)
     with store.reader() as con:
         sel = period_select(con, snapshot=snapshot, period=period, date_from=date_from, date_to=date_to)
@@ -104,11 +93,12 @@ def build_report_data(db: Path | str, *, snapshot: Optional[str] = None, period:
         notes.append(lifecycle_note)
     _use_lifecycle_figures(db, sel, baseline, summary, wait)
     waiver_rows = _waivers(findings, waivers, snap.taken_at)
+    matrix = matrix_from_rules(rules, scope=scope)
     return ReportData(
         org=org, snapshot=snap, generated_at=now or utcnow(), tool_version=__version__,
         summary=summary, classification=classification,
         period=Period(label=sel.label, start=sel.start, end=sel.end, baseline=baseline, snapshots=in_period),
-        completeness=completeness, rules=rules, findings=findings, controls=controls_from_rules(rules),
+        completeness=completeness, rules=rules, findings=findings, controls=flat_rows(matrix), matrix=matrix, scope=scope,
         changes=changes, changes_note=changes_note, waivers=waiver_rows, inventory=inventory, trend=trend,
         notes=notes)
 
@@ -204,6 +194,7 @@ def _rules(con: duckdb.DuckDBPyConnection, sid: int, catalog: dict[str, Any]) ->
             description=meta.description if meta else "", risk=meta.risk if meta else "",
             remediation=meta.remediation if meta else "", references=list(meta.references) if meta else [],
             frameworks=_loads(frameworks, None) or (dict(meta.frameworks) if meta else {}),
+            rationale={fw: dict(v) for fw, v in meta.rationale.items()} if meta else {},
             families=list(meta.families) if meta else [], params=_loads(params, {}) or {},
             checked=int(checked or 0), failed=int(failed or 0), error=error))
     return out
