@@ -414,8 +414,10 @@ def config_check_cmd(c: Ctx, fmt: str) -> None:
     values are errors naming the key (exit 2).
     """
     from .config import effective
+    from .frameworks import load_catalog
     from .output import dumps
 
+    load_catalog(c.config.frameworks.catalog_dir)  # a bad catalog folder or file fails here, naming it
     data = effective(c.config, db=c.db)
     if fmt == "json":
         click.echo(dumps(data))

@@ -205,8 +205,8 @@ def catalog_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def _assemble(files: Iterable[Path], overrides: Iterable[Path] = ()) -> Catalog:
-    by_key: dict[str, Framework] = {}
+def _assemble(files: Iterable[Path], overrides: Iterable[Path] = (), base: Optional[Catalog] = None) -> Catalog:
+    by_key: dict[str, Framework] = dict(base.frameworks) if base else {}
     for path in files:
         fw = read_catalog_file(path)
         by_key[fw.key] = fw
@@ -233,7 +233,16 @@ def shipped_catalog() -> Catalog:
 
 
 @lru_cache(maxsize=8)
-def _with_dir(folder: Path) -> Catalog:
+def _with_files(files: tuple[tuple[Path, int, int], ...]) -> Catalog:
+    return _assemble((), [f for f, _, _ in files], base=shipped_catalog())
+
+
+def load_catalog(catalog_dir: Path | str | None = None) -> Catalog:
+    """The shipped catalogs, each replaced by the file of ``catalog_dir`` for its framework (read
+    again when a file there changes)."""
+    if catalog_dir is None:
+        return shipped_catalog()
+    folder = Path(catalog_dir).resolve()
     if not folder.is_dir():
         raise ConfigError(f"catalog folder {folder} does not exist",
                           hint="fix [frameworks] catalog_dir in the configuration file")
@@ -241,14 +250,11 @@ def _with_dir(folder: Path) -> Catalog:
     if not files:
         raise ConfigError(f"catalog folder {folder} holds no *.yaml catalog file",
                           hint="put one file per framework there (see README, 'Compliance frameworks')")
-    return _assemble(catalog_files(DATA_DIR), files)
-
-
-def load_catalog(catalog_dir: Path | str | None = None) -> Catalog:
-    """The shipped catalogs, each replaced by the file of ``catalog_dir`` for its framework."""
-    if catalog_dir is None:
-        return shipped_catalog()
-    return _with_dir(Path(catalog_dir).resolve())
+    stamps = []
+    for f in files:
+        st = f.stat()
+        stamps.append((f, st.st_mtime_ns, st.st_size))
+    return _with_files(tuple(stamps))
 
 
 _active_dir: Optional[Path] = None
