@@ -63,23 +63,27 @@ def test_the_pdf_matrix_names_each_framework_with_its_version_and_each_control_w
     flat = " ".join(matrix.split())
     positions = [flat.index(h) for h in HEADINGS]
     assert positions == sorted(positions)
-    for text in ("CC6.1 Logical access security software, infrastructure and architectures over protected "
-                 "information assets", "A.5.17 Authentication information", "AC-3 Access Enforcement",
-                 "IA-5 Authenticator Management", "A.6.2.6 AI system operation and monitoring",
-                 "CA-5 Plan of Action and Milestones", "A.8.32 Change management", "A.8.15 Logging"):
+    # a control is an entry: "id · result", its title, its rules
+    for text in ("CC6.1 · 25 open findings; 3 findings waived Logical access security software, infrastructure "
+                 "and architectures over protected information assets rules: GW-ACC-001, GW-KEY-001",
+                 "A.5.17 · 26 open findings; 2 findings waived Authentication information rules: GW-CRED-001, "
+                 "GW-KEY-001", "AC-3 · waived (1 finding) Access Enforcement rules: GW-ACC-001",
+                 "IA-5 · 25 open findings; 2 findings waived Authenticator Management",
+                 "A.6.2.6 · 26 open findings; 2 findings waived AI system operation and monitoring",
+                 "CA-5 · waived (2 findings) Plan of Action and Milestones rules: GW-WAV-001",
+                 "A.8.32 · skipped Change management rules: GW-SKIP-001",
+                 "A.8.15 · not evaluated Logging rules: GW-ERR-002"):
         assert text in flat, text
 
 
 def test_the_pdf_matrix_says_what_was_tested_and_never_pass(pdf_text):
     flat = " ".join(_between(pdf_text, "What this matrix shows", "Findings by rule").split())
-    for words in ("CC8.1 Authorizes", "no open findings in 3 mapped checks", "25 open findings; 3 findings waived",
-                  "CC6.3 Authorizes", "1 open finding",
-                  "A1.2 Environmental", "10 open findings; 1 mapped check not evaluated",
-                  "A.8.32 Change management GW-SKIP-001 skipped", "A.8.15 Logging GW-ERR-002 not evaluated",
-                  "CA-5 Plan of Action and Milestones GW-WAV-001 waived (2 findings)"):
+    for words in ("CC8.1 · no open findings in 3 mapped checks Authorizes", "CC6.3 · 1 open finding Authorizes",
+                  "A1.2 · 10 open findings; 1 mapped check not evaluated Environmental protections",
+                  "A.8.32 · skipped", "A.8.15 · not evaluated", "CA-5 · waived (2 findings)"):
         assert words in flat, words
-    rows = flat[flat.index("Control Title Rules Result"):]
-    assert not re.search(r"\bpass\b", rows), "a control never reads as a bare pass"
+    results = re.findall(r"[A-Z][A-Z0-9.\-()]+ · ([^A-Z]+)", flat)
+    assert len(results) == 7 + 6 + 6 + 3 and not any(re.search(r"\bpass\b", r) for r in results), results
     assert " ".join(NOTE.split()) in flat  # what automated checks can and cannot establish
     for line in ("Coverage: 7 of 61 criteria in the catalog are touched by a mapped check (11%).",
                  "Coverage: 6 of 93 controls in the catalog are touched by a mapped check (6%).",
@@ -103,8 +107,8 @@ def test_a_security_only_pdf_shows_only_in_scope_criteria_and_says_what_is_left_
     assert ("Scope: SOC 2 categories in scope: security (not in scope: availability, processing integrity, "
             "confidentiality, privacy).") in flat
     assert "Coverage: 6 of 33 criteria in scope are touched by a mapped check (18%)." in soc2
-    rows = soc2[soc2.index("Control Title Rules Result"):soc2.index("A1.2 Environmental")]
-    assert "CC6.1" in rows and "A1.2" not in rows
+    rows = soc2[:soc2.index("A1.2 Environmental")]
+    assert "CC6.1 · 25 open findings" in rows and "A1.2" not in rows
     assert ("A1.2 Environmental protections, software, data back-up processes and recovery infrastructure to meet "
             "availability objectives (availability, not in scope): mapped by GW-ERR-001, GW-PROV-001, "
             "GW-ROUTE-001.") in soc2
