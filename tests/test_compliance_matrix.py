@@ -196,3 +196,26 @@ def test_a_bad_soc2_scope_is_a_usage_error_before_any_work(tmp_path, capsys, arg
     err = capsys.readouterr().err
     assert "error:" in err and message in err, err
     assert not (tmp_path / "none.duckdb").exists() and not (tmp_path / "out").exists()
+
+
+def test_run_takes_soc2_categories_too_and_refuses_a_bad_list_before_collecting(tmp_path, capsys):
+    assert main(["--db", str(tmp_path / "g.duckdb"), "run", "--soc2-categories", "privacy",
+                 "--base-url", "http://127.0.0.1:9"]) == 2
+    assert "must include security" in capsys.readouterr().err
+    assert not (tmp_path / "g.duckdb").exists()
+
+
+def test_run_reports_within_the_soc2_scope_it_is_given(tmp_path, monkeypatch):
+    from gwaudit.simulator import Simulator
+
+    with Simulator.from_folder(sample_snapshots()[-1]) as sim:
+        cfg = tmp_path / "gwaudit.toml"
+        cfg.write_text(f'[api]\nbase_url = "{sim.base_url}"\n[database]\npath = "audit.duckdb"\n'
+                       '[report]\nformats = ["json"]\nout = "reports"\nsoc2_categories = ["security", "privacy"]\n')
+        monkeypatch.setenv("GWAUDIT_TOKEN", sim.mint_token())
+        code = main(["--config", str(cfg), "run", "--soc2-categories", "security,availability"])
+    assert code == 0
+    doc = json.loads((tmp_path / "reports" / "latest" / "report.json").read_text())
+    assert doc["scope"] == {"soc2_categories": ["security", "availability"]}  # the flag wins over the file
+    soc2 = [r["control"] for r in doc["controls"] if r["framework"] == "soc2"]
+    assert "A1.1" in soc2 and not [c for c in soc2 if c.startswith("PI")]

@@ -358,6 +358,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
     from .runner import RunOptions, run
 
     cfg = c.config
+    scope = _soc2_scope(soc2_categories, cfg.report.soc2_categories)
     opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
     opts.api_root()
     token = token_from(c, token_file, token_command)
@@ -368,8 +369,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         formats=parse_formats(formats) if formats else list(cfg.report.formats), out=out_dir or cfg.report.out,
         classification=classification or cfg.report.classification,
         max_resources_per_rule=cfg.report.max_resources_per_rule,
-        soc2_categories=_soc2_scope(soc2_categories, cfg.report.soc2_categories),
-        retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
+        soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         wait=c.wait, export_dir=export_dir,
         on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
