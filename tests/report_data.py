@@ -37,6 +37,12 @@ RULES = [
 ]
 
 
+def _rationale(frameworks: dict[str, list[str]]) -> dict[str, dict[str, str]]:
+    """A one-line reason per mapping, as long as the built-in rules' (about 100 characters)."""
+    return {fw: {c: f"the check tests the aspect of {c} that the gateway's configuration shows, and reports where it departs"
+                 for c in ids} for fw, ids in frameworks.items()}
+
+
 def snapshot(sid: int, day: int, status: str = "complete", failed: list[str] | None = None) -> SnapshotRef:
     return SnapshotRef(id=sid, taken_at=datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=day), status=status,
                        source="import", base_url="https://acme.platform.barndoor.ai/api/llm-gateway",
@@ -80,7 +86,8 @@ def report_data(n: int = 40, *, hostile: bool = False, incomplete: bool = False,
                           description=f"Checks that {title.lower()} does not happen." + (HOSTILE_SCRIPT if hostile else ""),
                           risk="An attacker with a leaked key keeps access forever.",
                           remediation=KNOWN_REMEDIATION if rid == "GW-KEY-001" else "Fix the configuration.",
-                          references=["https://docs.example/keys"], frameworks=fw, families=["api_keys"],
+                          references=["https://docs.example/keys"], frameworks=fw, rationale=_rationale(fw),
+                          families=["api_keys"],
                           params={"max_key_age_days": 90}, checked=5000, failed=len(mine),
                           open=sum(f.status == "fail" for f in mine), waived=sum(f.status == "waived" for f in mine)))
     for k in range(pass_rules):

@@ -175,12 +175,18 @@ def test_rules_show_everything_with_effective_params(tmp_path):
     assert result.exit_code == 0, result.output
     out = result.output
     for text in ("T-AGE-001  [high]  Test rule T-AGE-001", "description:", "What the rule checks.", "risk:",
-                 "remediation:", "How to fix it.", "https://docs.barndoor.ai/", "soc2: CC6.1",
-                 "iso27001: A.5.17", "max_age_days = 60  [default 90]", "date_diff('day', created_at, $now)"):
+                 "remediation:", "How to fix it.", "https://docs.barndoor.ai/",
+                 "SOC 2: AICPA TSC 2017 (rev. 2022 points of focus) [soc2]", "CC6.1  Logical access security",
+                 "ISO/IEC 27001:2022 [iso27001]", "A.5.17  Authentication information",
+                 "why: no rationale given", "max_age_days = 60  [default 90]", "date_diff('day', created_at, $now)"):
         assert text in out, text
     result = runner.invoke(cli, ["rules", "show", "GW-WAIVER-001", "--format", "json"])
     doc = json.loads(result.output)
     assert doc["severity"] == "medium" and doc["frameworks"]["nist_800_53"] == ["CA-5"] and doc["origin"] == "engine"
+    assert doc["rationale"]["nist_800_53"]["CA-5"].startswith("the plan of action and milestones is updated")
+    assert {"framework": "nist_800_53", "heading": "NIST SP 800-53 Rev. 5", "id": "CA-5",
+            "title": "Plan of Action and Milestones",
+            "why": doc["rationale"]["nist_800_53"]["CA-5"]} in doc["mappings"]
     result = runner.invoke(cli, ["rules", "show", "GW-NOPE-001"])
     assert result.exit_code != 0 and "no rule GW-NOPE-001" in str(result.exception)
 

@@ -103,6 +103,9 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
     setup(log_format, quiet=quiet)
     os.umask(0o077)  # everything gwaudit writes holds audit data: owner-only
     config = load_config(config_path, required=config_path is not None)
+    from .frameworks import use_catalog_dir
+
+    use_catalog_dir(config.frameworks.catalog_dir)  # every command validates rules against it
     db_path = db or config.database.path or Path(DEFAULT_DB)
     ctx.obj = Ctx(db=Database(db_path, wait=config.database.wait if wait is None else wait), config=config,
                   quiet=quiet, extra={"log_format": log_format})
@@ -292,10 +295,14 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
               help="Resources listed per rule in the PDF; the rest are in findings.csv [25].")
 @click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Your templates, looked up before the built-in ones (extend them as default:NAME).")
+@click.option("--soc2-categories", metavar="LIST",
+              help="SOC 2 categories the compliance matrix covers, comma-separated, security always among them: "
+                   "security,availability,processing_integrity,confidentiality,privacy [config "
+                   "report.soc2_categories; all five].")
 @pass_ctx
 def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str | None, date_to: str | None,
                formats: tuple[str, ...], out_dir: Path | None, waivers: Path | None, classification: str | None,
-               max_resources_per_rule: int | None, template_dir: Path | None) -> None:
+               max_resources_per_rule: int | None, template_dir: Path | None, soc2_categories: str | None) -> None:
     """Render the audit of a snapshot, or of a period, as HTML, PDF, CSV and JSON.
 
     A snapshot without stored findings is audited first. File names carry the org and the
@@ -310,6 +317,7 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
         waivers=waivers or c.config.waivers.file, classification=classification or cfg.classification,
         max_resources_per_rule=max_resources_per_rule or cfg.max_resources_per_rule, template_dir=template_dir,
         rules_dirs=c.config.rules.dirs, params=c.config.rule_params(),
+        soc2_categories=_soc2_scope(soc2_categories, cfg.soc2_categories),
         on_pdf_progress=c.progress("rendering PDF (pages)"))
     result = make_report(c.db, opts)
     for path in result.paths:
@@ -320,6 +328,14 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
         raise IncompleteEvidence(f"the report is written, but snapshot {result.data.snapshot.id} is incomplete: "
                                  f"{', '.join(result.data.missing_families)} could not be collected",
                                  hint="every format says so; collect again for a complete report")
+
+
+def _soc2_scope(flag: str | None, configured: list[str]) -> list[str]:
+    """--soc2-categories (validated here, so a bad list is a usage error before any work) or the
+    configuration's list."""
+    from .frameworks import Scope
+
+    return list(Scope.parse([flag]).soc2_categories) if flag is not None else list(configured)
 
 # ---------------------------------------------------------------- run (cron)
 
@@ -340,12 +356,16 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
               help="Webhook payload: plain JSON or a Slack-compatible message [config notify.format; json].")
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the collected snapshot folder here.")
+@click.option("--soc2-categories", metavar="LIST",
+              help="SOC 2 categories the compliance matrix covers, comma-separated, security always among them: "
+                   "security,availability,processing_integrity,confidentiality,privacy [config "
+                   "report.soc2_categories; all five].")
 @pass_ctx
 def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
             concurrency: int | None, timeout: float | None, max_retry_time: float | None,
             rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None, formats: tuple[str, ...],
             out_dir: Path | None, classification: str | None, notify_webhook: str | None,
-            notify_format: str | None, export_dir: Path | None) -> None:
+            notify_format: str | None, export_dir: Path | None, soc2_categories: str | None) -> None:
     """Collect, audit (with waivers), report, prune and notify in one step, for cron.
 
     Holds the database for the whole run: an overlapping run waits --wait seconds, then exits 5
@@ -357,6 +377,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
     from .runner import RunOptions, run
 
     cfg = c.config
+    scope = _soc2_scope(soc2_categories, cfg.report.soc2_categories)
     opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
     opts.api_root()
     token = token_from(c, token_file, token_command)
@@ -367,7 +388,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         formats=parse_formats(formats) if formats else list(cfg.report.formats), out=out_dir or cfg.report.out,
         classification=classification or cfg.report.classification,
         max_resources_per_rule=cfg.report.max_resources_per_rule,
-        retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
+        soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         export_dir=export_dir,
         on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
@@ -412,8 +433,10 @@ def config_check_cmd(c: Ctx, fmt: str) -> None:
     values are errors naming the key (exit 2).
     """
     from .config import effective
+    from .frameworks import load_catalog
     from .output import dumps
 
+    load_catalog(c.config.frameworks.catalog_dir)  # a bad catalog folder or file fails here, naming it
     data = effective(c.config, db=c.db)
     if fmt == "json":
         click.echo(dumps(data))

@@ -75,11 +75,24 @@ class AuditConfig(_Section):
     fail_on: Optional[FailOn] = None
 
 
+Soc2Category = Literal["security", "availability", "processing_integrity", "confidentiality", "privacy"]
+
+
 class ReportConfig(_Section):
     formats: list[str] = Field(default_factory=default_formats)
     out: Path = Path("reports")
     classification: str = "Internal"
     max_resources_per_rule: int = Field(default=25, ge=1)
+    soc2_categories: list[Soc2Category] = Field(
+        default_factory=lambda: ["security", "availability", "processing_integrity", "confidentiality", "privacy"],
+        description="SOC 2 categories the compliance matrix covers")
+
+    @field_validator("soc2_categories")
+    @classmethod
+    def _security_always(cls, v: list[str]) -> list[str]:
+        if "security" not in v:
+            raise ValueError("must include security: the common criteria are part of every SOC 2 examination")
+        return v
 
     @field_validator("formats")
     @classmethod
@@ -89,6 +102,10 @@ class ReportConfig(_Section):
             if name not in known:
                 raise ValueError(f"{name!r} is not a report format; known: {', '.join(known)}")
         return value
+
+
+class FrameworksConfig(_Section):
+    catalog_dir: Optional[Path] = Field(default=None, description="folder of catalog files replacing the shipped ones")
 
 
 class RetentionConfig(_Section):
@@ -111,6 +128,7 @@ class Config(_Section):
     waivers: WaiversConfig = Field(default_factory=WaiversConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    frameworks: FrameworksConfig = Field(default_factory=FrameworksConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
 
@@ -161,6 +179,7 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     cfg.rules.dirs = [p for p in (_resolve(base, d) for d in cfg.rules.dirs) if p is not None]
     cfg.waivers.file = _resolve(base, cfg.waivers.file)
     cfg.report.out = _resolve(base, cfg.report.out) or cfg.report.out
+    cfg.frameworks.catalog_dir = _resolve(base, cfg.frameworks.catalog_dir)
     cfg.rule_params()  # validates the per-rule tables
     cfg.source = path
     return cfg

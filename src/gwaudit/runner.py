@@ -48,6 +48,7 @@ class RunOptions:
     classification: str = "Internal"
     max_resources_per_rule: int = 25
     template_dir: Optional[Path] = None
+    soc2_categories: Optional[Sequence[str]] = None
     retention: Optional[dict[str, int]] = None  # keep_daily/... -> count; None or all empty: no pruning
     webhook: Optional[str] = None
     webhook_format: str = "json"
@@ -142,7 +143,8 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
         made = make_report(opts.db, ReportOptions(
             snapshot=str(sid), formats=list(opts.formats), out=opts.out, classification=opts.classification,
             max_resources_per_rule=opts.max_resources_per_rule, template_dir=opts.template_dir,
-            rules_dirs=list(opts.rules_dirs), params=opts.params, on_pdf_progress=opts.on_pdf_progress))
+            rules_dirs=list(opts.rules_dirs), params=opts.params, soc2_categories=opts.soc2_categories,
+            on_pdf_progress=opts.on_pdf_progress))
         reports.extend(made.paths)
         delta = made.data.delta
         latest = publish_latest(made.paths, opts.out)

@@ -2,8 +2,8 @@
 
 Every rule file has its contracted id and severity and sits in its area's folder; has exactly the
 keys the loader knows (change-control rules also ``needs_previous: true``); says what to do (an API
-call in the remediation, docs.barndoor.ai references); maps to frameworks with well-formed control
-ids, each justified by a comment; declares its params exactly as its SQL uses them and its families
+call in the remediation, docs.barndoor.ai references); maps to frameworks with control ids the shipped
+catalogs hold and have not withdrawn, each with its rationale as data (``{id, why}``); declares its params exactly as its SQL uses them and its families
 exactly as its SQL reads them (and, for change control, their ``prev_`` views); never reads the
 wall clock; loads with the engine's loader; and its ``sql`` and ``checked_sql`` run on an empty org
 and on the reference's example org with the findings pinned below.
@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from gwaudit import families as fam
+from gwaudit.frameworks import shipped_catalog
 from gwaudit.resources import rules_dir
 from gwaudit.rules import load_rule_file
 from gwaudit.rules.engine import open_snapshot, prepare
@@ -65,21 +66,10 @@ RULE_KEYED = {"GW-PRICE-002", "GW-PRICE-003", "GW-PRICE-004", "GW-PRICE-005"}  #
 # needs_previous is required in rules/change_control/ and absent everywhere else.
 REQUIRED = ("id", "title", "severity", "families", "description", "risk", "remediation", "references",
             "frameworks", "sql")
-OPTIONAL = ("params", "checked_sql", "needs_previous")
+OPTIONAL = ("params", "checked_sql", "needs_previous", "rationale")
 ENGINE_BINDINGS = {"now", "snapshot_id"}
 PREVIOUS_BINDING = "previous_snapshot_id"  # bound only for needs_previous rules
 
-FRAMEWORK_ID = {
-    "soc2": re.compile(r"^(CC[1-9]\.\d+|CC\d\.\d|A1\.\d|PI1\.\d|C1\.\d|P\d\.\d)$"),
-    "iso27001": re.compile(r"^A\.[5-8]\.\d+$"),
-    "nist_800_53": re.compile(r"^[A-Z]{2}-\d+(\(\d+\))?$"),
-    "iso42001": re.compile(r"^A\.([2-9]\.\d+(\.\d+)?|\d{1,2}\.\d{1,2}(\.\d{1,2})?)$"),
-}
-# A mapping's comment justifies it, either naming the control before the reason ("- CC8.1  # CC8.1: why")
-# or giving the reason alone ("- CC6.1  # why"). Each area keeps one style: when one of its SOC 2 or
-# ISO 27001 comments names the control, every comment in the area does. (NIST 800-53 comments cite a
-# control's lettered part, "IA-5(f): ...", in either style, so they do not decide an area's style.)
-STYLE_FRAMEWORKS = ("soc2", "iso27001")
 # What change-control rules map to, whatever else they map.
 CHANGE_MANAGEMENT = {"soc2": "CC8.1", "iso27001": "A.8.32", "nist_800_53": "CM-3"}
 
@@ -96,30 +86,6 @@ def _load(path: Path) -> dict:
 
 def _area(rule_id: str) -> str:
     return AREAS[rule_id.split("-")[1]]
-
-
-def _mapping_comments(path: Path) -> dict[tuple[str, str], str]:
-    """The comment on each (framework, control) line of a rule file's mappings ("" when missing)."""
-    lines = path.read_text().splitlines()
-    out = {}
-    for name, controls in (_load(path).get("frameworks") or {}).items():
-        for control in controls or []:
-            line = next((ln for ln in lines if re.match(rf"^\s*- {re.escape(str(control))}\s", ln + " ")), "")
-            out[(name, control)] = line.partition("#")[2].strip()
-    return out
-
-
-def _names_control(control: str, comment: str) -> bool:
-    return comment.startswith(str(control).split("(")[0])
-
-
-@cache
-def _area_naming_controls(area: str) -> str | None:
-    """A rule of ``area`` whose SOC 2 or ISO 27001 comments name the control (the area's style),
-    or None when the area gives plain reasons."""
-    return next((path.stem for path in FILES if path.parent.name == area
-                 for (name, control), comment in _mapping_comments(path).items()
-                 if name in STYLE_FRAMEWORKS and _names_control(control, comment)), None)
 
 
 @cache
@@ -181,26 +147,31 @@ def test_rule_file_is_complete_and_loads(path):
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_framework_mappings_are_well_formed_and_each_is_justified(path):
+def test_framework_mappings_name_catalog_controls_each_with_its_rationale(path):
+    """Every mapping is ``{id, why}``: an id the shipped catalog holds and has not withdrawn (not a
+    look-alike such as A.8.99 or CM-8.1), and one line saying why this rule is evidence for it."""
     rule = _load(path)
     frameworks = rule["frameworks"]
-    assert frameworks and set(frameworks) <= set(FRAMEWORK_ID), set(frameworks)
-    comments = _mapping_comments(path)
-    named_in = _area_naming_controls(path.parent.name)
-    for name, controls in frameworks.items():
-        assert controls, f"{name}: empty list"
-        for control in controls:
-            assert FRAMEWORK_ID[name].match(control), f"{name}: {control!r}"
-            comment = comments[(name, control)]
-            if named_in:
-                assert _names_control(control, comment) and len(comment) > len(control) + 10, (
-                    f"{control}: needs a one-line '# {control}: why' comment (rules/{path.parent.name}/ names "
-                    f"the control in its comments, as {named_in} does)")
-            else:
-                assert len(comment) > 10, f"{control}: needs a reason comment"
+    catalog = shipped_catalog()
+    assert frameworks and set(frameworks) <= set(catalog.frameworks), set(frameworks)
+    assert "rationale" not in rule, "give the reasons inline, as {id, why} items"
+    for name, items in frameworks.items():
+        assert items, f"{name}: empty list"
+        ids = []
+        for item in items:
+            assert isinstance(item, dict) and set(item) == {"id", "why"}, f"{name}: {item!r} is not {{id, why}}"
+            control, why = item["id"], item["why"]
+            assert catalog.problem(name, control) is None, catalog.problem(name, control)
+            assert isinstance(why, str) and "\n" not in why and len(why) >= 40, f"{name} {control}: {why!r}"
+            assert not re.match(rf"{re.escape(control)}\s*:", why), f"{name} {control}: the why repeats the id"
+            ids.append(control)
+        assert len(ids) == len(set(ids)), f"{name}: an id is listed twice"
+    security = [i["id"] for i in frameworks.get("soc2", [])
+                if catalog["soc2"].get(i["id"]).category == "security"]
+    assert security, "maps to a SOC 2 common criterion (in scope of a Security-only SOC 2)"
     if path.parent.name == CHANGE_CONTROL:
         for name, control in CHANGE_MANAGEMENT.items():
-            assert control in frameworks.get(name, []), f"{name}: {control}"
+            assert control in [i["id"] for i in frameworks.get(name, [])], f"{name}: {control}"
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

@@ -16,9 +16,10 @@ from .. import families as fam
 from ..db import Database, family_status, history_view, ident, snapshot_info
 from ..findings.delta import audited
 from ..findings.lifecycle import lifecycle_figures
+from ..frameworks import Catalog, FrameworkResult, Scope, active_catalog, control_results, flat_rows
 from ..timeutil import utcnow
-from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, ChangeRow, Control, FamilyCompleteness,
-                    Inventory, Period, ReportData, ReportFinding, ReportRule, SnapshotRef, Summary, TrendPoint, Waiver)
+from .model import (SEVERITIES, SEVERITY_RANK, ChangeRow, Control, FamilyCompleteness, Inventory, Period, ReportData,
+                    ReportFinding, ReportRule, SnapshotRef, Summary, TrendPoint, Waiver)
 from .period import Selection
 from .period import select as period_select
 
@@ -26,33 +27,17 @@ if TYPE_CHECKING:
     from ..diff import SnapshotDiff
     from ..rules.engine import AuditResult
 
-
-def control_status(rules: Iterable[ReportRule]) -> str:
-    statuses = [r.display_status for r in rules]
-    for st in ("fail", "error", "waived"):
-        if st in statuses:
-            return st
-    return "pass"
+def matrix_from_rules(rules: Iterable[ReportRule], catalog: Optional[Catalog] = None,
+                      scope: Optional[Scope] = None) -> list[FrameworkResult]:
+    """The compliance matrix (:func:`gwaudit.frameworks.control_results`) of evaluated rules."""
+    return control_results(rules, catalog or active_catalog(), scope)
 
 
-def controls_from_rules(rules: Iterable[ReportRule]) -> list[Control]:
-    """Every control any rule maps to, with the rules testing it and its status; frameworks in
-    report order, controls sorted naturally (CC6.2 before CC6.10)."""
-    by_control: dict[tuple[str, str], list[ReportRule]] = {}
-    for rule in rules:
-        for fw, controls in rule.frameworks.items():
-            for c in controls:
-                by_control.setdefault((fw, c), []).append(rule)
-    order = {k: i for i, k in enumerate(FRAMEWORKS)}
-    out = [Control(fw, c, sorted(r.rule_id for r in rs), control_status(rs)) for (fw, c), rs in by_control.items()]
-    out.sort(key=lambda c: (order.get(c.framework, len(order)), c.framework, _natural(c.control)))
-    return out
-
-
-def _natural(text: str) -> list[tuple[int, int | str]]:
-    import re
-
-    return [(0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", text) if p]
+def controls_from_rules(rules: Iterable[ReportRule], catalog: Optional[Catalog] = None,
+                        scope: Optional[Scope] = None) -> list[Control]:
+    """Every control any rule maps to (within ``scope``), with its title, the rules testing it
+    and its status in words; frameworks in report order, controls in catalog order."""
+    return flat_rows(matrix_from_rules(rules, catalog, scope))
 
 
 def summarise(findings: Iterable[ReportFinding], rules: Iterable[ReportRule]) -> Summary:
@@ -73,12 +58,15 @@ def build_report_data(db: Database | Path | str, *, snapshot: Optional[str] = No
                       date_from: Optional[str] = None, date_to: Optional[str] = None,
                       waivers: Optional[Path] = None, classification: str = "Internal",
                       rules_dirs: Sequence[Path] = (), params: Optional[dict[str, dict[str, Any]]] = None,
-                      now: Optional[datetime] = None) -> ReportData:
+                      now: Optional[datetime] = None,
+                      soc2_categories: Optional[Sequence[str]] = None) -> ReportData:
     """Everything a report shows, read from ``db``.
 
     The report reads the stored audits. A snapshot it needs (the audited one and the baseline the
     changes are counted from) is audited first only when it has no stored audit, or, for the
-    audited one, when ``waivers`` is given (so the report reflects that file)."""
+    audited one, when ``waivers`` is given (so the report reflects that file).
+    ``soc2_categories`` limits the SOC 2 criteria of the compliance matrix (default: all)."""
+    scope = Scope.parse(soc2_categories)
     db = Database.of(db)
     with db.reader() as con:
         sel = period_select(con, snapshot=snapshot, period=period, date_from=date_from, date_to=date_to)
@@ -92,7 +80,7 @@ def build_report_data(db: Database | Path | str, *, snapshot: Optional[str] = No
             audit(db, sid, rules_dirs=rules_dirs, params=params, waivers=waivers if sid == sel.audited else None)
     catalog = _catalog(rules_dirs)
     with db.reader() as con:
-        return _assemble(con, sel, catalog, classification, now)
+        return _assemble(con, sel, catalog, classification, now, scope)
 
 
 def _waivers_changed(con: duckdb.DuckDBPyConnection, sid: int, waivers: Optional[Path]) -> bool:
@@ -111,7 +99,7 @@ def _waivers_changed(con: duckdb.DuckDBPyConnection, sid: int, waivers: Optional
 
 
 def _assemble(con: duckdb.DuckDBPyConnection, sel: Selection, catalog: dict[str, Any], classification: str,
-              now: Optional[datetime]) -> ReportData:
+              now: Optional[datetime], scope: Optional[Scope] = None) -> ReportData:
     from ..diff import compare
 
     snap = _ref(snapshot_info(con, sel.audited))
@@ -136,13 +124,14 @@ def _assemble(con: duckdb.DuckDBPyConnection, sel: Selection, catalog: dict[str,
         summary.mean_time_to_resolve_days = lifecycle_figures(con, snapshot=sel.audited,
                                                               start=start).total["mean_days_to_resolve"]
     trend = _trend(con, [s for s in [sel.baseline, *sel.in_period] if s is not None])
+    matrix = matrix_from_rules(rules, scope=scope)
     return ReportData(
         org=org_name(snap, _org_urls(con, snap.org_id)), snapshot=snap, generated_at=now or utcnow(),
         tool_version=__version__, summary=summary, classification=classification,
         period=Period(label=sel.label, start=sel.start, end=sel.end, baseline=baseline,
                       snapshots=[_ref(snapshot_info(con, s)) for s in sel.in_period]),
         completeness=_completeness(con, sel.audited), rules=rules, findings=findings,
-        controls=controls_from_rules(rules), changes=changes, changes_note=changes_note,
+        controls=flat_rows(matrix), matrix=matrix, scope=scope, changes=changes, changes_note=changes_note,
         waivers=_waivers(con, sel.audited, findings), inventory=_inventory(con, sel.audited), trend=trend,
         notes=notes, delta=delta.to_dict() if delta is not None else None, fail_on=_fail_on(con, sel.audited))
 
@@ -155,6 +144,7 @@ def from_audit(result: "AuditResult", *, org: Optional[str] = None) -> ReportDat
     rules = [ReportRule(rule_id=r.rule.id, title=r.rule.title, severity=r.rule.severity, status=r.status,
                         description=r.rule.description, risk=r.rule.risk, remediation=r.rule.remediation,
                         references=list(r.rule.references), frameworks=dict(r.rule.frameworks),
+                        rationale={fw: dict(v) for fw, v in r.rule.rationale.items()},
                         families=list(r.rule.families), params=dict(r.params), checked=r.checked, failed=r.failed,
                         error=r.error, note=r.note) for r in result.rules]
     findings = [ReportFinding(fingerprint=f.fingerprint, rule_id=f.rule_id, title=f.title, severity=f.severity,
@@ -242,6 +232,7 @@ def _rules(con: duckdb.DuckDBPyConnection, sid: int, catalog: dict[str, Any]) ->
             description=meta.description if meta else "", risk=meta.risk if meta else "",
             remediation=meta.remediation if meta else "", references=list(meta.references) if meta else [],
             frameworks=_loads(frameworks, None) or (dict(meta.frameworks) if meta else {}),
+            rationale={fw: dict(v) for fw, v in meta.rationale.items()} if meta else {},
             families=list(meta.families) if meta else [], params=_loads(params, {}) or {},
             checked=int(checked or 0), failed=int(failed or 0), error=error, note=note))
     return out

@@ -14,19 +14,19 @@ from typing import Any, Optional
 from ..jsonwalk import FieldChange
 from ..severity import SEVERITIES, SEVERITY_RANK, at_or_above
 
-__all__ = ["SEVERITIES", "SEVERITY_RANK", "FieldChange"]  # with the classes below
+from ..frameworks import STATUSES as CONTROL_STATUSES
+from ..frameworks import ControlRow, FrameworkResult, Scope, control_results, flat_rows, shipped_catalog
 
-FRAMEWORKS = {
-    "soc2": "SOC 2",
-    "iso27001": "ISO/IEC 27001",
-    "nist_800_53": "NIST SP 800-53",
-    "iso42001": "ISO/IEC 42001",
-}
-"""Framework keys as rules spell them, in report order, with their display names."""
+__all__ = ["CONTROL_STATUSES", "SEVERITIES", "SEVERITY_RANK", "FieldChange"]  # with the classes below
 
-CONTROL_STATUSES = ("fail", "error", "waived", "pass")
-"""A control's status, worst first: one failing rule fails it; an unevaluated rule makes it
-``error``; failing rules whose findings are all waived make it ``waived``."""
+FRAMEWORKS = shipped_catalog().headings()
+"""Framework keys as rules spell them, in report order, with their headings from the shipped
+catalogs ("ISO/IEC 27001:2022", "NIST SP 800-53 Rev. 5", ...)."""
+
+Control = ControlRow
+"""A row of the compliance matrix (:class:`gwaudit.frameworks.ControlRow`): framework, control,
+rule_ids, status (open_findings, not_evaluated, waived, skipped, no_open_findings; worst first),
+title, words, counts. Computed by :func:`gwaudit.frameworks.control_results`."""
 
 
 @dataclass
@@ -95,12 +95,14 @@ class ReportRule:
     title: str
     severity: str
     status: str
-    """pass | fail | error (as evaluated; see ``display_status``)"""
+    """pass | fail | error | skip (as evaluated; see ``display_status``)"""
     description: str = ""
     risk: str = ""
     remediation: str = ""
     references: list[str] = field(default_factory=list)
     frameworks: dict[str, list[str]] = field(default_factory=dict)
+    rationale: dict[str, dict[str, str]] = field(default_factory=dict)
+    """framework -> control id -> why this rule is evidence for it (from the rule file)."""
     families: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     checked: int = 0
@@ -117,14 +119,6 @@ class ReportRule:
         if self.status == "fail" and self.open == 0 and self.waived > 0:
             return "waived"
         return self.status
-
-
-@dataclass
-class Control:
-    framework: str
-    control: str
-    rule_ids: list[str]
-    status: str
 
 
 @dataclass
@@ -197,6 +191,11 @@ class ReportData:
     rules: list[ReportRule] = field(default_factory=list)
     findings: list[ReportFinding] = field(default_factory=list)
     controls: list[Control] = field(default_factory=list)
+    """The matrix's rows, every framework (see ``compliance_matrix``)."""
+    matrix: list[FrameworkResult] = field(default_factory=list)
+    """The compliance matrix per framework (headings, coverage, rows, what the scope leaves out);
+    empty: computed from ``rules`` by ``compliance_matrix``."""
+    scope: Scope = field(default_factory=Scope)
     changes: list[ChangeRow] = field(default_factory=list)
     changes_note: Optional[str] = None
     """Why the changes are missing or partial (e.g. no earlier snapshot), else None."""
@@ -237,6 +236,16 @@ class ReportData:
         fams = ", ".join(self.missing_families) or "unknown families"
         return (f"INCOMPLETE SNAPSHOT: these families could not be collected: {fams}. "
                 "Rules reading them are reported as error, not pass; the findings below do not cover them.")
+
+    def compliance_matrix(self) -> list[FrameworkResult]:
+        """``matrix``, or (when it was not filled) the matrix of ``rules`` against the active
+        catalog within ``scope``."""
+        if not self.matrix:
+            from ..frameworks import active_catalog
+
+            self.matrix = control_results(self.rules, active_catalog(), self.scope)
+            self.controls = flat_rows(self.matrix)
+        return self.matrix
 
     def findings_by_rule(self) -> dict[str, list[ReportFinding]]:
         out: dict[str, list[ReportFinding]] = {}

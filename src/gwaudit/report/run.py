@@ -31,6 +31,8 @@ class ReportOptions:
     template_dir: Optional[Path] = None
     rules_dirs: Sequence[Path] = ()
     params: Optional[dict[str, dict[str, Any]]] = None
+    soc2_categories: Optional[Sequence[str]] = None
+    """SOC 2 categories the compliance matrix covers (None: all five)."""
     on_pdf_progress: Optional[Callable[[int, int], None]] = None
     """Called with (pages laid out, total so far) while the PDF renders (a terminal's progress bar)."""
 
@@ -108,7 +110,7 @@ def make_report(db: Database | Path | str, opts: ReportOptions) -> ReportResult:
     formats = parse_formats(opts.formats)
     data = build_report_data(Database.of(db), snapshot=opts.snapshot, period=opts.period, date_from=opts.date_from,
                              date_to=opts.date_to, waivers=opts.waivers, classification=opts.classification,
-                             rules_dirs=opts.rules_dirs, params=opts.params)
+                             rules_dirs=opts.rules_dirs, params=opts.params, soc2_categories=opts.soc2_categories)
     paths = write_outputs(data, opts.out, formats, max_resources_per_rule=opts.max_resources_per_rule,
                           template_dir=opts.template_dir, on_pdf_progress=opts.on_pdf_progress)
     return ReportResult(data, paths)

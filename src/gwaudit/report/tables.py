@@ -19,6 +19,7 @@ import json
 from dataclasses import asdict
 from typing import Any, Iterable, Sequence
 
+from ..frameworks import NOTE
 from ..output import cell, dumps, jsonable, safe_cell
 from .model import FRAMEWORKS, ReportData, ReportFinding, SnapshotRef
 
@@ -139,9 +140,14 @@ def report_dict(data: ReportData) -> dict[str, Any]:
                      "snapshots": [_snapshot(x) for x in p.snapshots]}
     out["completeness"] = [asdict(f) for f in data.completeness]
     out["rules"] = [dict(base, title=r.title, severity=r.severity, display_status=r.display_status,
-                         frameworks=r.frameworks, params=r.params, open=r.open, waived=r.waived)
+                         frameworks=r.frameworks, rationale=r.rationale, params=r.params, open=r.open,
+                         waived=r.waived)
                     for base, r in zip(out["rules"], data.rules)]
-    out["controls"] = [asdict(c) for c in data.controls]
+    matrix = data.compliance_matrix()
+    out["controls"] = [asdict(c) for fw in matrix for c in fw.rows]
+    out["frameworks"] = [fw.to_dict() for fw in matrix]
+    out["scope"] = data.scope.to_dict()
+    out["controls_note"] = NOTE
     out["changes"] = {"note": data.changes_note,
                       "items": [asdict(c) for c in data.changes]}
     out["findings_delta"] = data.delta

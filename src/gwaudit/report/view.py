@@ -11,8 +11,9 @@ from typing import Any, Optional
 from markupsafe import Markup
 
 from .. import families as fam
+from ..frameworks import NOTE, FrameworkResult, active_catalog, out_of_scope_text
 from .charts import Chart, report_charts
-from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, ChangeRow, Control, FamilyCompleteness, Inventory,
+from .model import (SEVERITIES, SEVERITY_RANK, ChangeRow, FamilyCompleteness, Inventory,
                     ReportData, ReportFinding, ReportRule, SnapshotRef)
 
 SECTIONS = [("summary", "Executive summary"), ("compliance", "Compliance matrix"),
@@ -41,7 +42,8 @@ class ChangeGroup:
 class View:
     severities: tuple[str, ...]
     groups: list[RuleGroup]
-    frameworks: list[tuple[str, str, list[Control]]]
+    frameworks: list[FrameworkResult]
+    """The compliance matrix, a framework each: heading, coverage, rows, what the scope leaves out."""
     change_groups: list[ChangeGroup]
     change_counts: dict[str, int]
     error_rules: list[ReportRule]
@@ -53,7 +55,28 @@ class View:
     """The baseline and the period's snapshots, oldest first, each with its role: ``baseline``,
     ``audited`` or ``in period``."""
     inline_charts: bool = True
+    matrix_note: str = NOTE
+    """What automated checks can and cannot establish (printed with the matrix)."""
+    scope_text: Optional[str] = None
+    """The SOC 2 categories in scope, when not all of them are."""
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def out_of_scope(framework: FrameworkResult) -> list[str]:
+        return out_of_scope_text(framework)
+
+    @staticmethod
+    def mappings(rule: ReportRule) -> list[tuple[str, str, str]]:
+        """A rule's mappings as (framework name, control id, why), frameworks in report order."""
+        catalog = active_catalog()
+        out = []
+        for key, fw in catalog.frameworks.items():
+            for cid in rule.frameworks.get(key, []):
+                out.append((fw.name, cid, rule.rationale.get(key, {}).get(cid) or "no rationale given"))
+        for key in sorted(set(rule.frameworks) - set(catalog.frameworks)):
+            out += [(key, cid, rule.rationale.get(key, {}).get(cid) or "no rationale given")
+                    for cid in rule.frameworks[key]]
+        return out
 
     @staticmethod
     def opt(value: Optional[int]) -> str:
@@ -110,10 +133,7 @@ def build_view(data: ReportData, *, cap: Optional[int] = None, inline_charts: bo
         groups.append(RuleGroup(rule, items, shown, len(items) - len(shown)))
     groups.sort(key=lambda g: _rule_order(g.rule))
 
-    controls: dict[str, list[Control]] = {k: [] for k in FRAMEWORKS}
-    for c in data.controls:
-        controls.setdefault(c.framework, []).append(c)
-    frameworks = [(k, FRAMEWORKS.get(k, k), cs) for k, cs in controls.items()]
+    frameworks = data.compliance_matrix()
 
     counts = {"added": 0, "removed": 0, "modified": 0}
     per_family: dict[str, list[ChangeRow]] = {}
@@ -136,4 +156,5 @@ def build_view(data: ReportData, *, cap: Optional[int] = None, inline_charts: bo
                 rules_sorted=rules_sorted, charts=report_charts(data.summary, data.trend),
                 inventory_status=[(inv, status.get(inv.family)) for inv in data.inventory],
                 snapshot_rows=_snapshot_rows(data),
-                inline_charts=inline_charts)
+                inline_charts=inline_charts,
+                scope_text=None if data.scope.all_soc2 else data.scope.describe())

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ConfigError
+from ..frameworks.catalog import Catalog, active_catalog
 from .engine_rules import engine_rules
 from .loader import Rule, load_rule_file, rule_files
 
@@ -24,9 +25,12 @@ def builtin_rules_dir() -> Path | None:
         return None
 
 
-def load_rules(extra_dirs: Iterable[Path | str] = (), *, builtin: bool = True, engine: bool = True) -> list[Rule]:
+def load_rules(extra_dirs: Iterable[Path | str] = (), *, builtin: bool = True, engine: bool = True,
+               catalog: Catalog | None = None) -> list[Rule]:
     """The built-in rules, plus every rule file under ``extra_dirs``, plus the engine's own rules
-    (GW-WAIVER-*), sorted by id. A rule id defined twice anywhere is a ConfigError."""
+    (GW-WAIVER-*), sorted by id. A rule id defined twice anywhere, or a mapping to a control id
+    that ``catalog`` (default: the active one) does not hold or has withdrawn, is a ConfigError."""
+    catalog = catalog or active_catalog()
     sources: list[tuple[Path, str]] = []
     if builtin:
         root = builtin_rules_dir()
@@ -43,7 +47,7 @@ def load_rules(extra_dirs: Iterable[Path | str] = (), *, builtin: bool = True, e
         rules.update({r.id: r for r in engine_rules()})
     for root, origin in sources:
         for path in rule_files(root):
-            rule = load_rule_file(path, origin=origin)
+            rule = load_rule_file(path, origin=origin, catalog=catalog)
             if rule.id in rules:
                 first = rules[rule.id].path or "the engine's own rules"
                 raise ConfigError(f"{path}: id: {rule.id} is already defined by {first}",

@@ -3,19 +3,7 @@
 Not to be confused with the shipped YAML rules (origin ``builtin``): these have origin ``engine``.
 
 They are listed by ``gwaudit rules list`` and selected by ``--only``/``--skip`` like any rule.
-Framework mappings, and why each holds:
-
-* NIST SP 800-53 Rev. 5 CA-5 (Plan of Action and Milestones): "document the planned remediation
-  actions ... to correct weaknesses or deficiencies" and "update existing plan of action and
-  milestones ... based on the findings from control assessments". A waiver is such a planned
-  item with a deadline; one past its deadline, or one that no longer matches anything, is a
-  plan that was not updated.
-* ISO/IEC 27001:2022 A.5.36 (Compliance with policies, rules and standards for information
-  security): compliance "should be regularly reviewed"; an exception that has lapsed or is
-  stale shows the review of accepted exceptions did not happen.
-* SOC 2 CC4.2 (GW-WAIVER-001 only): "evaluates and communicates internal control deficiencies
-  in a timely manner to those parties responsible for taking corrective action". An expired
-  waiver is a deficiency whose acceptance has run out, reported to its named owner.
+Their framework mappings carry their rationale as data (``rationale``), like a rule file's.
 """
 
 from __future__ import annotations
@@ -51,6 +39,14 @@ _DEFS = [
                      "and extend `expires` with an updated `justification` (at most one year ahead)."),
         references=_REFS + ["AICPA Trust Services Criteria (2017, rev. 2022), CC4.2"],
         frameworks={"soc2": ["CC4.2"], "iso27001": ["A.5.36"], "nist_800_53": ["CA-5"]},
+        rationale={
+            "soc2": {"CC4.2": "deficiencies are communicated to those responsible for corrective action in time; an "
+                              "expired waiver is a deficiency whose acceptance ran out, reported to its named owner"},
+            "iso27001": {"A.5.36": "compliance with the security policy is regularly reviewed; a lapsed exception "
+                                   "shows the review of accepted exceptions did not happen"},
+            "nist_800_53": {"CA-5": "the plan of action and milestones is updated; a waiver is a planned item with a "
+                                    "deadline, and one past its deadline was not updated"},
+        },
     ),
     dict(
         id=STALE_WAIVER,
@@ -63,7 +59,15 @@ _DEFS = [
               "it, and it makes the exception register look larger and less trustworthy than it is."),
         remediation="Delete the entry, or correct its `rule_id`, `resource_id` or `resource_name`.",
         references=_REFS,
-        frameworks={"iso27001": ["A.5.36"], "nist_800_53": ["CA-5"]},
+        frameworks={"soc2": ["CC4.2"], "iso27001": ["A.5.36"], "nist_800_53": ["CA-5"]},
+        rationale={
+            "soc2": {"CC4.2": "corrective action is monitored; a waiver matching no finding means the deficiency was "
+                              "remedied (or the entry is wrong) and the register was not updated"},
+            "iso27001": {"A.5.36": "compliance with the security policy is regularly reviewed; a stale exception "
+                                   "shows the register of accepted exceptions is not"},
+            "nist_800_53": {"CA-5": "the plan of action and milestones is updated from assessment findings; an item "
+                                    "whose weakness is gone was not"},
+        },
     ),
 ]
 
@@ -72,7 +76,8 @@ _DEFS = [
 def _build() -> tuple[Rule, ...]:
     out = []
     for spec in _DEFS:
-        rule = Rule.model_construct(families=[], params={}, sql="", checked_sql=None, needs_previous=False, **spec)
+        rule = Rule.model_construct(families=[], params={}, sql="", checked_sql=None, needs_previous=False,
+                                    **spec)
         rule._origin = "engine"
         out.append(rule)
     return tuple(out)

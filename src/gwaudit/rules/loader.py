@@ -17,14 +17,16 @@ from typing import Any, Iterable, Optional
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator,
+                      model_validator)
 
 from .. import families as fam
 from ..errors import ConfigError
+from ..frameworks.catalog import FRAMEWORK_KEYS as FRAMEWORKS
+from ..frameworks.catalog import Catalog, active_catalog
 from ..severity import SEVERITIES, Severity
 
 ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
-FRAMEWORKS = ("soc2", "iso27001", "nist_800_53", "iso42001")
 BUILTIN_BINDINGS = frozenset({"now", "snapshot_id"})
 PREVIOUS_BINDING = "previous_snapshot_id"
 RESERVED_PARAMS = BUILTIN_BINDINGS | {PREVIOUS_BINDING}
@@ -47,6 +49,10 @@ class Rule(BaseModel):
     remediation: str = Field(min_length=1)
     references: list[str]
     frameworks: dict[str, list[str]]
+    """framework key -> control ids. In a rule file an item is a control id, or ``{id, why}``."""
+    rationale: dict[str, dict[str, str]] = Field(default_factory=dict)
+    """framework key -> control id -> why this rule is evidence for that control (one line). Filled
+    from the ``{id, why}`` items of ``frameworks``; a rule file may give it as a mapping instead."""
     params: dict[str, Any] = Field(default_factory=dict)
     sql: str = Field(min_length=1)
     checked_sql: Optional[str] = None
@@ -67,6 +73,42 @@ class Rule(BaseModel):
             raise ValueError("a family is listed twice")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _split_rationale(cls, data: Any) -> Any:
+        """``frameworks: {soc2: [{id: CC6.1, why: ...}, CC6.3]}`` -> ids in ``frameworks``, the
+        reasons in ``rationale``."""
+        if not isinstance(data, dict) or not isinstance(data.get("frameworks"), dict):
+            return data
+        rationale = data.get("rationale", {})
+        if not isinstance(rationale, dict):
+            return data  # the field's own validation says what is wrong
+        why: dict[Any, Any] = {fw: dict(v) if isinstance(v, dict) else v for fw, v in rationale.items()}
+        frameworks: dict[Any, Any] = {}
+        for fw, items in data["frameworks"].items():
+            if not isinstance(items, list):
+                frameworks[fw] = items
+                continue
+            ids = []
+            for i, item in enumerate(items):
+                if isinstance(item, dict):
+                    if "id" not in item or set(item) - {"id", "why"}:
+                        raise ValueError(f"frameworks.{fw}[{i}]: a mapping is a control id or {{id: ..., why: ...}}")
+                    cid = item["id"]
+                    if "why" in item:
+                        mine = why.setdefault(fw, {})
+                        if not isinstance(mine, dict):
+                            raise ValueError(f"rationale.{fw}: expected a mapping of control id to reason")
+                        if cid in mine:
+                            raise ValueError(f"frameworks.{fw}[{i}]: the reason for {cid} is given twice "
+                                             "(here and under rationale)")
+                        mine[cid] = item["why"]
+                    ids.append(cid)
+                else:
+                    ids.append(item)
+            frameworks[fw] = ids
+        return {**data, "frameworks": frameworks, "rationale": why}
+
     @field_validator("frameworks")
     @classmethod
     def _known_frameworks(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -75,7 +117,22 @@ class Rule(BaseModel):
                 raise ValueError(f"unknown framework {key!r}; use {', '.join(FRAMEWORKS)}")
             if not all(isinstance(c, str) and c.strip() for c in controls):
                 raise ValueError(f"{key}: every control id must be a non-empty string")
+            seen = set()
+            for c in controls:
+                if c in seen:
+                    raise ValueError(f"{key}: {c} is listed twice")
+                seen.add(c)
         return value
+
+    @model_validator(mode="after")
+    def _rationale_names_mapped_controls(self) -> "Rule":
+        for fw, reasons in self.rationale.items():
+            for cid, why in reasons.items():
+                if cid not in self.frameworks.get(fw, []):
+                    raise ValueError(f"rationale.{fw}.{cid}: {cid} is not among the rule's {fw} mappings")
+                if not why.strip() or "\n" in why.strip():
+                    raise ValueError(f"rationale.{fw}.{cid}: the reason must be one non-empty line")
+        return self
 
     @field_validator("params")
     @classmethod
@@ -121,6 +178,23 @@ class Rule(BaseModel):
         out["defaults"] = {k: _plain(v) for k, v in self.params.items()}
         out["origin"] = self.origin
         out["path"] = str(self.path) if self.path else None
+        out["mappings"] = self.mappings()
+        return out
+
+    def why(self, framework: str, control: str) -> Optional[str]:
+        """The rationale of one mapping (None when the rule gives none)."""
+        return self.rationale.get(framework, {}).get(control)
+
+    def mappings(self, catalog: Catalog | None = None) -> list[dict[str, Any]]:
+        """Every mapping in framework order: ``{framework, heading, id, title, why}`` (title from
+        the catalog; None for an id it does not know)."""
+        catalog = catalog or active_catalog()
+        out = []
+        for fw in [k for k in FRAMEWORKS if k in self.frameworks]:
+            framework = catalog.get(fw)
+            for cid in self.frameworks[fw]:
+                out.append({"framework": fw, "heading": framework.heading if framework else fw, "id": cid,
+                            "title": catalog.title(fw, cid), "why": self.why(fw, cid)})
         return out
 
 
@@ -267,8 +341,21 @@ def _describe_error(err: dict[str, Any]) -> str:
     return f"{loc}: {msg}"
 
 
-def load_rule_file(path: Path | str, *, origin: str = "builtin") -> Rule:
-    """Load and validate one rule file."""
+def check_mappings(rule: Rule, catalog: Catalog, where: str) -> None:
+    """Every control id the rule maps to exists in ``catalog`` and is not withdrawn; else a
+    ConfigError naming ``where`` (the rule file), the rule, the framework and the id."""
+    for fw, ids in rule.frameworks.items():
+        for cid in ids:
+            problem = catalog.problem(fw, cid)
+            if problem:
+                raise ConfigError(f"{where}: frameworks.{fw}: {rule.id} maps to {cid!r}: {problem}",
+                                  hint="gwaudit rules show <ID> lists a rule's mappings; the catalogs are in "
+                                       "gwaudit/frameworks/data/ (or [frameworks] catalog_dir)")
+
+
+def load_rule_file(path: Path | str, *, origin: str = "builtin", catalog: Catalog | None = None) -> Rule:
+    """Load and validate one rule file (its mapped control ids against ``catalog``, by default the
+    active one: see :func:`gwaudit.frameworks.use_catalog_dir`)."""
     path = Path(path)
     data = read_yaml(path)
     if not isinstance(data, dict):
@@ -278,6 +365,7 @@ def load_rule_file(path: Path | str, *, origin: str = "builtin") -> Rule:
     except ValidationError as exc:
         problems = "; ".join(_describe_error(e) for e in exc.errors(include_url=False))
         raise ConfigError(f"{path}: {problems}", hint=_HINT) from None
+    check_mappings(rule, catalog or active_catalog(), str(path))
     allowed = set(rule.params) | BUILTIN_BINDINGS | ({PREVIOUS_BINDING} if rule.needs_previous else set())
     used: set[str] = set()
     for field in ("sql", "checked_sql"):

@@ -26,6 +26,12 @@ def _wrap(text: str, indent: int) -> list[str]:
     return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=pad, subsequent_indent=pad) or [pad]
 
 
+def _hang(text: str, indent: int, hang: int, lead: str = "") -> list[str]:
+    """``lead`` + ``text`` wrapped to WIDTH, the first line at ``indent``, the rest at ``hang``."""
+    return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=" " * indent + lead,
+                         subsequent_indent=" " * hang) or [" " * indent + lead]
+
+
 def audit_table(data: "ReportData", ctx: Any = None) -> str:
     """``gwaudit audit --format table``: findings grouped by severity (critical first), then rule
     errors and notes; fits 80 columns. ``ctx.style`` colours it (the CLI passes click.style; click
@@ -123,8 +129,14 @@ def rule_text(rule: Rule, params: dict[str, Any]) -> str:
     for key in ("description", "risk", "remediation"):
         lines += ["", f"{key}:"] + _wrap(getattr(rule, key), 2)
     lines += ["", "references:"] + [f"  - {ref}" for ref in rule.references]
-    lines += ["", "frameworks:"] + [f"  {k}: {', '.join(rule.frameworks[k])}" for k in FRAMEWORKS
-                                    if rule.frameworks.get(k)]
+    lines += ["", "frameworks (each control with why this rule is evidence for it):"]
+    heading = None
+    for m in rule.mappings():
+        if m["heading"] != heading:
+            heading = m["heading"]
+            lines.append(f"  {heading} [{m['framework']}]")
+        lines += _hang(m["title"] or "(not in the catalog)", 4, 6, lead=f"{m['id']}  ")
+        lines += _hang(m["why"] or "no rationale given", 6, 11, lead="why: ")
     if rule.params:
         lines += ["", "params (effective; default in brackets when overridden):"]
         for name, default in rule.params.items():
