@@ -167,7 +167,7 @@ def _readme_commands() -> list[list[str]]:
 
 def test_every_readme_command_of_this_section_runs(tmp_path, monkeypatch, capsys):
     commands = _readme_commands()
-    assert {c[0] for c in commands} == {"import", "diff", "history", "prune"}
+    assert {c[0] for c in commands} == {"import", "diff", "history", "snapshots", "prune"}
     monkeypatch.chdir(Path(__file__).resolve().parents[1])  # README paths are relative to the checkout
     db = tmp_path / "readme.duckdb"
     for args in commands:

@@ -15,7 +15,7 @@ from gwaudit.frameworks import (SOC2_CATEGORIES, Scope, control_results, load_ca
                                 read_catalog_file, shipped_catalog, use_catalog_dir)
 from gwaudit.frameworks.catalog import DATA_DIR
 from gwaudit.rules import load_rule_file, load_rules
-from gwaudit.rules.builtin import engine_rules
+from gwaudit.rules.engine_rules import engine_rules
 
 CATALOG = shipped_catalog()
 

@@ -221,13 +221,17 @@ def raise_incomplete(failed: list[str]) -> None:
     raise IncompleteEvidence.families(failed)
 
 
-@cli.command("snapshots")
+@cli.group("snapshots", invoke_without_command=True)
 @format_option("table", "csv", "json")
-@pass_ctx
-def snapshots_cmd(c: Ctx, fmt: str) -> None:
-    """List stored snapshots, oldest first, with status and counts."""
+@click.pass_context
+def snapshots_cmd(ctx: click.Context, fmt: str) -> None:
+    """List stored snapshots, oldest first, with status and counts (gwaudit snapshots delete ID
+    removes one)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from .output import csv_text, dumps, text_table
 
+    c = ctx.find_object(Ctx)
     rows = c.db.snapshots()
     cols = ["id", "taken_at", "source", "status", "resource_count", "failed_families", "org_id"]
     if fmt == "json":
@@ -239,6 +243,39 @@ def snapshots_cmd(c: Ctx, fmt: str) -> None:
             c.echo("no snapshots yet: run gwaudit collect or gwaudit import")
             return
         click.echo(text_table(cols, ([r[k] for k in cols] for r in rows)))
+
+
+@snapshots_cmd.command("delete")
+@click.argument("ref", metavar="ID")
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (required when not on a terminal).")
+@format_option("text", "json", default="text")
+@pass_ctx
+def snapshots_delete_cmd(c: Ctx, ref: str, dry_run: bool, yes: bool, fmt: str) -> None:
+    """Delete one snapshot (an id, latest, previous or a date) with its findings and the resource
+    versions only it held, in one transaction; the deletion is recorded in snapshot_deletions.
+
+    Asks for confirmation on a terminal; elsewhere --yes is required. --dry-run changes nothing.
+    """
+    from .db.maintenance import delete_snapshot
+    from .errors import UsageError
+    from .output import dumps
+
+    if not dry_run:
+        preview = delete_snapshot(c.db, ref, dry_run=True)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise UsageError(f"refusing to delete snapshot {preview.snapshot['id']} without --yes",
+                                 hint="add --yes (or --dry-run to see what would go)")
+            click.echo(preview.summary().replace("would delete", "this deletes"), err=True)
+            if not click.confirm("delete it?", err=True):
+                raise click.Abort()
+        ref = str(preview.snapshot["id"])  # the snapshot shown is the one deleted
+    result = delete_snapshot(c.db, ref, dry_run=dry_run)
+    if fmt == "json":
+        click.echo(dumps(result.to_dict()))
+    else:
+        c.echo(result.summary())
 
 
 @cli.command("sql")

@@ -172,7 +172,7 @@ def prune(db: Database | Path | str, policy: Policy, *, dry_run: bool = False) -
         with db.writer() as con:
             planned = plan(_candidates(con), policy)
             gone = [s.id for s in planned if not s.keep]
-            versions = delete_snapshots(con, gone) if gone else 0
+            versions = delete_snapshots(con, gone, reason=f"prune: keeping {policy.describe()}") if gone else 0
         if gone:
             compact(db)
         return PruneResult(policy, planned, False, before, db_bytes(db.path), versions)

@@ -8,10 +8,13 @@ atomically replaces the old one (owner-only, like every gwaudit database).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
+from .. import __version__
 from .. import families as fam
 from ..errors import RuntimeFailure
 from .connect import BLOCK_SIZE
@@ -27,11 +30,15 @@ def db_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(str(path) + ".wal")) if p.exists())
 
 
-def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int]) -> int:
+def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int], *, reason: str) -> int:
     """Delete snapshots and every row about them (any table with a ``snapshot_id`` column), then
-    the resource versions no snapshot holds any more; one transaction. Returns how many versions
-    went."""
+    the resource versions no snapshot holds any more, and record each deletion in
+    ``snapshot_deletions`` (with ``reason``); one transaction. Returns how many versions went."""
     id_list = ", ".join(str(int(i)) for i in ids)
+    record = con.execute(f"""
+        SELECT s.id, s.taken_at, s.status, s.source, s.manifest_sha256, s.resource_count,
+               (SELECT count(*) FROM findings f WHERE f.snapshot_id = s.id)
+        FROM snapshots s WHERE s.id IN ({id_list})""").fetchall()
     tables = [r[0] for r in con.execute("""
         SELECT DISTINCT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t
           ON t.table_name = c.table_name AND t.schema_name = c.schema_name AND t.database_name = c.database_name
@@ -47,7 +54,65 @@ def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int]) -> int:
                                        (SELECT vid FROM snapshot_resources WHERE family = ?)""",
                                    [family.name]).fetchone()[0]
         con.execute("DELETE FROM schema_drift WHERE vid NOT IN (SELECT vid FROM snapshot_resources)")
+        con.executemany("INSERT INTO snapshot_deletions VALUES (now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        [[*row, reason, _who(), __version__] for row in record])
     return int(removed)
+
+
+def _who() -> str:
+    import getpass
+    import socket
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in this environment (a container without /etc/passwd entry)
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+@dataclass
+class Deletion:
+    """What deleting one snapshot removes (or would remove, with ``dry_run``)."""
+    snapshot: dict[str, Any]
+    findings: int
+    versions: int
+    """Resource versions no other snapshot holds (they go with it)."""
+    dry_run: bool
+    remaining: int
+    """Snapshots left afterwards."""
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..output import jsonable
+
+        return jsonable({"snapshot": self.snapshot, "findings": self.findings, "versions": self.versions,
+                         "dry_run": self.dry_run, "remaining": self.remaining})
+
+    def summary(self) -> str:
+        s = self.snapshot
+        verb = "would delete" if self.dry_run else "deleted"
+        return (f"{verb} snapshot {s['id']} taken {s['taken_at']:%Y-%m-%d %H:%M:%SZ} ({s['status']}, "
+                f"{s['resource_count']} resources, {self.findings} findings, {self.versions} resource versions "
+                f"no other snapshot holds); {self.remaining} snapshot{'s' if self.remaining != 1 else ''} left")
+
+
+def delete_snapshot(db: Database, ref: str | int, *, dry_run: bool = False) -> Deletion:
+    """Delete one snapshot (an id, ``latest``, ``previous`` or a date) with its findings and the
+    resource versions only it held, in one transaction, recorded in ``snapshot_deletions``."""
+    from .snapshots import resolve_snapshot, snapshot_info
+
+    db.require()
+    with (db.reader() if dry_run else db.writer()) as con:
+        sid = resolve_snapshot(con, ref)
+        info = snapshot_info(con, sid)
+        findings = con.execute("SELECT count(*) FROM findings WHERE snapshot_id = ?", [sid]).fetchone()[0]
+        versions = con.execute("""
+            SELECT count(DISTINCT vid) FROM snapshot_resources m WHERE snapshot_id = $sid
+              AND NOT EXISTS (SELECT 1 FROM snapshot_resources o WHERE o.vid = m.vid AND o.family = m.family
+                              AND o.snapshot_id <> $sid)""", {"sid": sid}).fetchone()[0]
+        remaining = con.execute("SELECT count(*) - 1 FROM snapshots").fetchone()[0]
+        if not dry_run:
+            delete_snapshots(con, [sid], reason="snapshots delete")
+    return Deletion(info, int(findings), int(versions), dry_run, int(remaining))
 
 
 def compact(db: Database) -> None:

@@ -151,10 +151,27 @@ CREATE TABLE IF NOT EXISTS waivers (
 );
 """
 
+_DELETIONS = """
+CREATE TABLE IF NOT EXISTS snapshot_deletions (
+    deleted_at TIMESTAMPTZ NOT NULL,
+    deleted_snapshot_id INTEGER NOT NULL,  -- not snapshot_id: deleting snapshots sweeps that column
+    taken_at TIMESTAMPTZ,
+    status VARCHAR,
+    source VARCHAR,
+    manifest_sha256 VARCHAR,
+    resource_count BIGINT,
+    findings BIGINT,                    -- findings of its stored audit that went with it
+    reason VARCHAR NOT NULL,            -- 'snapshots delete' or 'prune: <policy>'
+    deleted_by VARCHAR,                 -- operating-system user and host
+    tool_version VARCHAR
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "snapshots, collection status, files, membership, schema drift", _BASE),
     Migration(2, "findings and rule results", _FINDINGS),
     Migration(3, "audits and the waivers each audit judged", _AUDITS),
+    Migration(4, "a record of every snapshot deleted (by snapshots delete or prune)", _DELETIONS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
