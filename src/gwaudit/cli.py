@@ -328,6 +328,9 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
 @click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path),
               help="Waivers file; the snapshot is re-audited with it [config waivers.file].")
 @click.option("--classification", metavar="TEXT", help="Marking for the cover and header [config; Internal].")
+@click.option("--org-name", metavar="TEXT",
+              help="The organisation's name in file names, headers and PDF metadata [config report.org_name; "
+                   "the gateway's host name, else the org id].")
 @click.option("--max-resources-per-rule", type=click.IntRange(min=1), default=None,
               help="Resources listed per rule in the PDF; the rest are in findings.csv [25].")
 @click.option("--template-dir", type=click.Path(file_okay=False, path_type=Path),
@@ -339,6 +342,7 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
 @pass_ctx
 def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str | None, date_to: str | None,
                formats: tuple[str, ...], out_dir: Path | None, waivers: Path | None, classification: str | None,
+               org_name: str | None,
                max_resources_per_rule: int | None, template_dir: Path | None, soc2_categories: str | None) -> None:
     """Render the audit of a snapshot, or of a period, as HTML, PDF, CSV and JSON.
 
@@ -352,6 +356,7 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
         snapshot=snapshot, period=period, date_from=date_from, date_to=date_to,
         formats=list(formats) or list(cfg.formats), out=out_dir or cfg.out,
         waivers=waivers or c.config.waivers.file, classification=classification or cfg.classification,
+        org_name=org_name or cfg.org_name,
         max_resources_per_rule=max_resources_per_rule or cfg.max_resources_per_rule, template_dir=template_dir,
         rules_dirs=c.config.rules.dirs, params=c.config.rule_params(),
         soc2_categories=_soc2_scope(soc2_categories, cfg.soc2_categories),
@@ -388,6 +393,7 @@ def _soc2_scope(flag: str | None, configured: list[str]) -> list[str]:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Report folder; dated files plus latest/ copies [config report.out; ./reports].")
 @click.option("--classification", metavar="TEXT", help="Report marking [config report.classification; Internal].")
+@click.option("--org-name", metavar="TEXT", help="The organisation's name in reports [config report.org_name].")
 @click.option("--notify-webhook", metavar="URL", help="POST a JSON summary here after the run [config notify.webhook].")
 @click.option("--notify-format", type=click.Choice(["json", "slack"]), default=None,
               help="Webhook payload: plain JSON or a Slack-compatible message [config notify.format; json].")
@@ -401,7 +407,7 @@ def _soc2_scope(flag: str | None, configured: list[str]) -> list[str]:
 def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
             concurrency: int | None, timeout: float | None, max_retry_time: float | None,
             rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None, formats: tuple[str, ...],
-            out_dir: Path | None, classification: str | None, notify_webhook: str | None,
+            out_dir: Path | None, classification: str | None, org_name: str | None, notify_webhook: str | None,
             notify_format: str | None, export_dir: Path | None, soc2_categories: str | None) -> None:
     """Collect, audit (with waivers), report, prune and notify in one step, for cron.
 
@@ -423,7 +429,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         db=c.db, collect=opts, token=token, rules_dirs=[*cfg.rules.dirs, *rules_dirs],
         params=cfg.rule_params(), waivers=waivers or cfg.waivers.file, fail_on=fail_on or cfg.audit.fail_on,
         formats=parse_formats(formats) if formats else list(cfg.report.formats), out=out_dir or cfg.report.out,
-        classification=classification or cfg.report.classification,
+        classification=classification or cfg.report.classification, org_name=org_name or cfg.report.org_name,
         max_resources_per_rule=cfg.report.max_resources_per_rule,
         soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,

@@ -82,6 +82,7 @@ class ReportConfig(_Section):
     formats: list[str] = Field(default_factory=default_formats)
     out: Path = Path("reports")
     classification: str = "Internal"
+    org_name: Optional[str] = Field(default=None, description="the organisation's display name in reports")
     max_resources_per_rule: int = Field(default=25, ge=1)
     soc2_categories: list[Soc2Category] = Field(
         default_factory=lambda: ["security", "availability", "processing_integrity", "confidentiality", "privacy"],

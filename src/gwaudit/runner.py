@@ -46,6 +46,7 @@ class RunOptions:
     formats: Sequence[str] = field(default_factory=default_formats)
     out: Path = Path("reports")
     classification: str = "Internal"
+    org_name: Optional[str] = None
     max_resources_per_rule: int = 25
     template_dir: Optional[Path] = None
     soc2_categories: Optional[Sequence[str]] = None
@@ -142,6 +143,7 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
 
         made = make_report(opts.db, ReportOptions(
             snapshot=str(sid), formats=list(opts.formats), out=opts.out, classification=opts.classification,
+            org_name=opts.org_name,
             max_resources_per_rule=opts.max_resources_per_rule, template_dir=opts.template_dir,
             rules_dirs=list(opts.rules_dirs), params=opts.params, soc2_categories=opts.soc2_categories,
             on_pdf_progress=opts.on_pdf_progress))

@@ -59,13 +59,14 @@ def build_report_data(db: Database | Path | str, *, snapshot: Optional[str] = No
                       waivers: Optional[Path] = None, classification: str = "Internal",
                       rules_dirs: Sequence[Path] = (), params: Optional[dict[str, dict[str, Any]]] = None,
                       now: Optional[datetime] = None,
-                      soc2_categories: Optional[Sequence[str]] = None) -> ReportData:
+                      soc2_categories: Optional[Sequence[str]] = None, org: Optional[str] = None) -> ReportData:
     """Everything a report shows, read from ``db``.
 
     The report reads the stored audits. A snapshot it needs (the audited one and the baseline the
     changes are counted from) is audited first only when it has no stored audit, or, for the
     audited one, when ``waivers`` is given (so the report reflects that file).
-    ``soc2_categories`` limits the SOC 2 criteria of the compliance matrix (default: all)."""
+    ``soc2_categories`` limits the SOC 2 criteria of the compliance matrix (default: all); ``org``
+    is the organisation's display name (default: the gateway's host name, else the org id)."""
     scope = Scope.parse(soc2_categories)
     db = Database.of(db)
     with db.reader() as con:
@@ -80,7 +81,7 @@ def build_report_data(db: Database | Path | str, *, snapshot: Optional[str] = No
             audit(db, sid, rules_dirs=rules_dirs, params=params, waivers=waivers if sid == sel.audited else None)
     catalog = _catalog(rules_dirs)
     with db.reader() as con:
-        return _assemble(con, sel, catalog, classification, now, scope)
+        return _assemble(con, sel, catalog, classification, now, scope, org)
 
 
 def _waivers_changed(con: duckdb.DuckDBPyConnection, sid: int, waivers: Optional[Path]) -> bool:
@@ -99,7 +100,7 @@ def _waivers_changed(con: duckdb.DuckDBPyConnection, sid: int, waivers: Optional
 
 
 def _assemble(con: duckdb.DuckDBPyConnection, sel: Selection, catalog: dict[str, Any], classification: str,
-              now: Optional[datetime], scope: Optional[Scope] = None) -> ReportData:
+              now: Optional[datetime], scope: Optional[Scope] = None, org: Optional[str] = None) -> ReportData:
     from ..diff import compare
 
     snap = _ref(snapshot_info(con, sel.audited))
@@ -126,7 +127,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, sel: Selection, catalog: dict[str,
     trend = _trend(con, [s for s in [sel.baseline, *sel.in_period] if s is not None])
     matrix = matrix_from_rules(rules, scope=scope)
     return ReportData(
-        org=org_name(snap, _org_urls(con, snap.org_id)), snapshot=snap, generated_at=now or utcnow(),
+        org=org or org_name(snap, _org_urls(con, snap.org_id)), snapshot=snap, generated_at=now or utcnow(),
         tool_version=__version__, summary=summary, classification=classification,
         period=Period(label=sel.label, start=sel.start, end=sel.end, baseline=baseline,
                       snapshots=[_ref(snapshot_info(con, s)) for s in sel.in_period]),

@@ -27,6 +27,9 @@ class ReportOptions:
     waivers: Optional[Path] = None
     """A waiver file: the audited snapshot is re-audited with it first."""
     classification: str = "Internal"
+    org_name: Optional[str] = None
+    """The organisation's display name (file names, headers, PDF metadata); default: the gateway's
+    host name, else the org id."""
     max_resources_per_rule: int = 25
     template_dir: Optional[Path] = None
     rules_dirs: Sequence[Path] = ()
@@ -44,15 +47,25 @@ class ReportResult:
 
 
 def file_stem(data: ReportData) -> str:
-    """``<org>-<snapshot date>-s<id>``: e.g. ``acme-2026-09-30-s42``."""
+    """``<org>-<snapshot date>-s<id>`` (``acme-2026-09-30-s42``), or for a period
+    ``<org>-<period>-s<id>`` (``acme-2026-q3-s42``, ``acme-2026-07-01-to-2026-09-30-s42``), so a
+    period report never takes the name of a plain one."""
     org = data.org.split(".")[0] if "." in data.org and not data.org.replace(".", "").isdigit() else data.org
-    slug = re.sub(r"[^a-z0-9]+", "-", org.lower()).strip("-")[:40] or "org"
-    return f"{slug}-{data.snapshot.taken_at:%Y-%m-%d}-s{data.snapshot.id}"
+    slug = _slug(org)[:40] or "org"
+    when = _slug(data.period.label) if data.period.label else f"{data.snapshot.taken_at:%Y-%m-%d}"
+    return f"{slug}-{when}-s{data.snapshot.id}"
 
 
-def _write(path: Path, body: bytes) -> Path:
-    """Atomic: a reader never sees half a report."""
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _write(path: Path, body: bytes, *, announce: bool = True) -> Path:
+    """Atomic: a reader never sees half a report. Replacing an earlier file of the same name (the
+    same report made again) is logged, never silent."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    if announce and path.exists():
+        _replacing(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -92,9 +105,11 @@ def write_outputs(data: ReportData, out: Path, formats: Sequence[str] | None = N
                 folder, _, leaf = suffix.rpartition("/")
                 if folder:
                     target = out / f"{stem}-{folder}"
-                    _write(target / leaf, body)
                     if target not in paths:
+                        if target.exists():
+                            _replacing(target)
                         paths.append(target)
+                    _write(target / leaf, body, announce=False)
                 else:
                     paths.append(_write(out / f"{stem}-{suffix}", body))
     except OSError as exc:
@@ -110,7 +125,8 @@ def make_report(db: Database | Path | str, opts: ReportOptions) -> ReportResult:
     formats = parse_formats(opts.formats)
     data = build_report_data(Database.of(db), snapshot=opts.snapshot, period=opts.period, date_from=opts.date_from,
                              date_to=opts.date_to, waivers=opts.waivers, classification=opts.classification,
-                             rules_dirs=opts.rules_dirs, params=opts.params, soc2_categories=opts.soc2_categories)
+                             rules_dirs=opts.rules_dirs, params=opts.params, soc2_categories=opts.soc2_categories,
+                             org=opts.org_name)
     paths = write_outputs(data, opts.out, formats, max_resources_per_rule=opts.max_resources_per_rule,
                           template_dir=opts.template_dir, on_pdf_progress=opts.on_pdf_progress)
     return ReportResult(data, paths)
@@ -126,3 +142,15 @@ def demo_report(db: Database | Path | str, out: Path, echo: Any = print) -> list
     for path in result.paths:
         echo(f"  {path}")
     return result.paths
+
+
+def _replacing(path: Path) -> None:
+    from ..logsetup import get
+
+    get("report").warning(f"replacing {path} (written {_mtime(path)})")
+
+
+def _mtime(path: Path) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
