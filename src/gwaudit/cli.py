@@ -537,6 +537,8 @@ _RATE = click.FloatRange(0.0, 1.0)
 @click.option("--error-style", type=click.Choice(["openai", "flat", "mixed"]), default="openai", show_default=True,
               help='JSON error bodies: openai {"error": {"message", "type"}}, flat {"error", "message"}, '
                    "or mixed (chosen per response from the seed).")
+@click.option("--echo-authorization", is_flag=True,
+              help="Repeat each request's Authorization header in every error body (a leaky gateway).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for fault decisions, the mixed error style and --generate.")
 @click.option("--jwt-secret-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -551,8 +553,8 @@ _RATE = click.FloatRange(0.0, 1.0)
 def simulate_cmd(c: Ctx, snapshot: Path | None, generate: int | None, port: int, host: str, latency_ms: float,
                  error_rate: float, rate_limit_rate: float, drop_rate: float, truncate_rate: float,
                  fail_families: tuple[str, ...], deny_families: tuple[str, ...], max_consecutive_faults: int,
-                 error_style: str, seed: int, jwt_secret_file: Path | None, print_token: bool, role: str,
-                 expires_in: int, access_log: bool) -> None:
+                 error_style: str, echo_authorization: bool, seed: int, jwt_secret_file: Path | None,
+                 print_token: bool, role: str, expires_in: int, access_log: bool) -> None:
     """Serve a simulated Barndoor admin API on loopback, from a snapshot folder or a generated org.
 
     Every GET endpoint of the reference is served under /api/llm-gateway with JWT auth (HS256,
@@ -572,7 +574,8 @@ def simulate_cmd(c: Ctx, snapshot: Path | None, generate: int | None, port: int,
         return
     faults = Faults(latency_ms=latency_ms, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
                     drop_rate=drop_rate, truncate_rate=truncate_rate, fail_families=frozenset(fail_families),
-                    deny_families=frozenset(deny_families), max_consecutive_faults=max_consecutive_faults, seed=seed)
+                    deny_families=frozenset(deny_families), max_consecutive_faults=max_consecutive_faults,
+                    echo_authorization=echo_authorization, seed=seed)
     serve(snapshot=snapshot, generate=generate, seed=seed, faults=faults, error_style=error_style, host=host,
           port=port, secret_file=jwt_secret_file, echo=lambda m: click.echo(m),
           access_log=(lambda m: click.echo(m, err=True)) if access_log else None)
