@@ -89,7 +89,15 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
 
 # ---------------------------------------------------------------- collect
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"gwaudit.{param.name}"] = value
+    return value
+
+
 def token_options(f: Callable) -> Callable:
+    f = click.option("--strict-token-file", is_flag=True, expose_value=False, callback=_remember,
+                     help="Refuse a token file that group or others may read (default: warn) "
+                          "[config api.strict_token_file].")(f)
     f = click.option("--token-command", metavar="CMD",
                      help="Command that prints the token (run without a shell; e.g. a vault or OAuth CLI).")(f)
     f = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -124,9 +132,10 @@ def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, 
 def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
     from .auth import TokenOptions, resolve_token
 
+    strict = click.get_current_context().meta.get("gwaudit.strict_token_file") or c.config.api.strict_token_file
     return resolve_token(TokenOptions(token_file=token_file, token_command=token_command,
                                       config_token_file=c.config.api.token_file,
-                                      config_token_command=c.config.api.token_command))
+                                      config_token_command=c.config.api.token_command, strict_file=strict))
 
 
 @cli.command("collect")
@@ -679,7 +688,10 @@ def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str)
 # ---------------------------------------------------------------- entry point
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error is printed through :func:`gwaudit.redact.redact` (the log
+    formatters redact :class:`GwauditError` messages, this function everything else)."""
     from .logsetup import get
+    from .redact import redact
 
     log = get()
     try:
@@ -696,7 +708,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        import io
+
+        buf = io.StringIO()
+        exc.show(file=buf)
+        click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
     except click.Abort:
         click.echo("aborted", err=True)
@@ -709,9 +725,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal error: say so, with enough to report it
         import traceback
 
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(redact(f"error: internal error: {type(exc).__name__}: {exc}"), err=True)
         if os.environ.get("GWAUDIT_DEBUG"):
-            traceback.print_exc()
+            click.echo(redact(traceback.format_exc()), err=True, nl=False)
         else:
             click.echo("  hint: set GWAUDIT_DEBUG=1 for a traceback and report it", err=True)
         return EXIT_RUNTIME

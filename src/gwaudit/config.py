@@ -32,6 +32,7 @@ class ApiConfig(_Section):
     base_url: Optional[str] = None
     token_file: Optional[Path] = None
     token_command: Optional[str] = None
+    strict_token_file: bool = False
     concurrency: int = Field(default=8, ge=1, le=64)
     timeout: float = Field(default=30.0, gt=0, description="seconds per request")
     max_retry_seconds: float = Field(default=60.0, ge=0, description="seconds one request keeps retrying")

@@ -86,11 +86,15 @@ def write_outputs(data: ReportData, out: Path, formats: Sequence[str] = FORMATS,
                   on_pdf_progress: Optional[Callable[[int, int], None]] = None) -> list[Path]:
     """Render ``data`` into ``out``; returns the paths written (inventory CSVs as their folder).
 
+    Every string of ``data`` passes through :func:`gwaudit.redact.redact_obj` first, so no
+    renderer (nor a user template) ever sees a credential.
     ``on_pdf_progress(done, total)`` follows the PDF's pages as they are laid out."""
+    from ..redact import redact_obj
     from . import tables
 
     if max_resources_per_rule < 1:
         raise UsageError("--max-resources-per-rule must be at least 1")
+    data = redact_obj(data)
     out = Path(out)
     stem = file_stem(data)
     findings_csv = tables.findings_csv(data)
