@@ -328,6 +328,9 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
 @click.option("--notify-webhook", metavar="URL", help="POST a JSON summary here after the run [config notify.webhook].")
 @click.option("--notify-format", type=click.Choice(["json", "slack"]), default=None,
               help="Webhook payload: plain JSON or a Slack-compatible message [config notify.format; json].")
+@click.option("--notify-hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path), expose_value=False,
+              callback=_remember, help="Sign the webhook body with HMAC-SHA256 and this file's secret "
+                                       "(header X-Gwaudit-Signature) [config notify.hmac_secret_file].")
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the collected snapshot folder here.")
 @pass_ctx
@@ -350,6 +353,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
     opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
     opts.api_root()
     token = token_from(c, token_file, token_command)
+    hmac_secret = _webhook_secret(c)
     opts.on_progress = c.progress("collecting")
     result = run(RunOptions(
         db=c.db, collect=opts, token=token, rules_dirs=list(rules_dirs) or cfg.rules.dirs,
@@ -359,11 +363,23 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         max_resources_per_rule=cfg.report.max_resources_per_rule,
         retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
-        wait=c.wait, export_dir=export_dir,
+        webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, wait=c.wait, export_dir=export_dir,
         on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
     c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
+
+
+def _webhook_secret(c: Ctx) -> bytes | None:
+    """The webhook signing secret (--notify-hmac-secret-file, else the configuration's), read now
+    so that a bad file stops the run before anything is collected (exit 2)."""
+    meta = click.get_current_context().meta
+    path = meta.get("gwaudit.notify_hmac_secret_file") or c.config.notify.hmac_secret_file
+    if path is None:
+        return None
+    from .notify import read_hmac_secret
+
+    return read_hmac_secret(path, strict=bool(meta.get("gwaudit.strict_token_file") or c.config.api.strict_token_file))
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:

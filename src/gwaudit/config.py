@@ -93,6 +93,8 @@ class NotifyConfig(_Section):
     webhook: Optional[str] = None
     format: Literal["json", "slack"] = "json"
     timeout: float = Field(default=10.0, gt=0)
+    max_bytes: int = Field(default=256 * 1024, ge=4096, description="largest webhook body; lists are cut to fit")
+    hmac_secret_file: Optional[Path] = None
 
 
 class Config(_Section):
@@ -151,6 +153,7 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     cfg.database.path = _resolve(base, cfg.database.path)
     cfg.rules.dirs = [p for p in (_resolve(base, d) for d in cfg.rules.dirs) if p is not None]
     cfg.waivers.file = _resolve(base, cfg.waivers.file)
+    cfg.notify.hmac_secret_file = _resolve(base, cfg.notify.hmac_secret_file)
     cfg.report.out = _resolve(base, cfg.report.out) or cfg.report.out
     cfg.rule_params()  # validates the per-rule tables
     cfg.source = path

@@ -53,6 +53,8 @@ class RunOptions:
     webhook: Optional[str] = None
     webhook_format: str = "json"
     webhook_timeout: float = 10.0
+    webhook_max_bytes: int = 256 * 1024
+    webhook_hmac_secret: Optional[bytes] = None
     wait: float = 30.0
     export_dir: Optional[Path] = None
     on_pdf_progress: Optional[Callable[[int, int], None]] = None
@@ -99,7 +101,8 @@ def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResul
     if opts.webhook:
         from .notify import post
 
-        post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout)
+        post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout,
+             max_bytes=opts.webhook_max_bytes, hmac_secret=opts.webhook_hmac_secret)
     return RunResult(code, summary, reports)
 
 
