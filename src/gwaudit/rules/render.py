@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from ..output import cell, csv_text, dumps, text_table
+from ..output import cell, csv_text, dumps, terminal_text, text_table
 from ..timeutil import format_ts
 from .engine import AuditResult
 from .findings import FINDING_FIELDS
@@ -25,8 +25,10 @@ def _styler(color: bool) -> Callable[..., str]:
 
 
 def _wrap(text: str, indent: int) -> list[str]:
+    """``text`` wrapped to the width; bidi and control characters shown escaped (\\u202e)."""
     pad = " " * indent
-    return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=pad, subsequent_indent=pad) or [pad]
+    return textwrap.wrap(terminal_text(" ".join(text.split())), WIDTH, initial_indent=pad,
+                         subsequent_indent=pad) or [pad]
 
 
 def audit_table(result: AuditResult, *, color: bool = False) -> str:
@@ -45,7 +47,7 @@ def audit_table(result: AuditResult, *, color: bool = False) -> str:
             continue
         lines += ["", style(f"{sev.upper()} ({len(group)})", fg=_COLOURS[sev], bold=True)]
         for f in group:
-            name = f.resource_name or f.resource_id
+            name = terminal_text(f.resource_name or f.resource_id)
             head = f"  {f.rule_id}  {f.family}: {name}"
             if len(head) > WIDTH:
                 head = head[: WIDTH - 1] + "…"
