@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import signal
 import subprocess
@@ -34,7 +33,7 @@ COLLECT = textwrap.dedent("""
     from pathlib import Path
     from gwaudit.auth import Token
     from gwaudit.collector import CollectOptions, collect_to_folder
-    from gwaudit.ingest import store_folder
+    from gwaudit.db.ingest import store_folder
     from gwaudit.snapshot import load_folder
     base_url, token, folder, db, conc = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4], int(sys.argv[5])
     opts = CollectOptions(base_url=base_url, concurrency=conc)

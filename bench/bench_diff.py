@@ -29,7 +29,7 @@ import _synthetic  # noqa: E402
 
 from gwaudit import families as fam  # noqa: E402
 from gwaudit.diff import diff_snapshots, walk_json  # noqa: E402
-from gwaudit.ingest import import_folder  # noqa: E402
+from gwaudit.db.ingest import import_folder  # noqa: E402
 
 
 def mutate(data: dict, changed: float, volatile: float, seed: int = 11) -> tuple[dict, int]:

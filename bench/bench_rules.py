@@ -32,10 +32,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gwaudit.ingest import import_folder  # noqa: E402
+from gwaudit.db.ingest import import_folder  # noqa: E402
 from gwaudit.rules import audit, effective_params, load_rules  # noqa: E402
 from gwaudit.rules.engine import open_snapshot, prepare  # noqa: E402
-from gwaudit.store import Store  # noqa: E402
+from gwaudit.db import Database  # noqa: E402
 
 _META = {"description": "Bench rule.", "risk": "None: benchmark only.", "remediation": "None.",
          "references": [], "frameworks": {"soc2": ["CC6.1"]}}
@@ -88,7 +88,7 @@ def write_bench_rules(folder: Path) -> Path:
 def baseline(db: Path, rules, params) -> int:
     """The same statements, same bindings, same connection setup; rows fetched, nothing more."""
     rows = 0
-    with Store(db).reader(sandboxed=True) as con:
+    with Database(db).reader(sandboxed=True) as con:
         snap = open_snapshot(con, "latest")
         prepare(con, snap, rules)
         for rule in rules:

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from gwaudit import families as fam
-from gwaudit.ingest import import_folder
-from gwaudit.prune import db_bytes, rewrite
+from gwaudit.db.ingest import import_folder
+from gwaudit.db.maintenance import compact, db_bytes
 from gwaudit.simulator.generate import generate_org, write_org
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.timeutil import parse_ts
 
 
@@ -117,7 +117,7 @@ def main() -> None:
         stored = db_bytes(db)
         if args.keep:
             shutil.copyfile(db, str(db) + ".before-rewrite")
-        rewrite(Store(db))
+        compact(Database(db))
         packed = db_bytes(db)
         print(f"snapshot folders (in full): {full / 1e6:.1f} MB of JSON ({full_blocks / 1e6:.1f} MB allocated)")
         print(f"database after {args.days} imports: {stored / 1e6:.1f} MB = {stored / full:.2%} of the folders")

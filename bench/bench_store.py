@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 OURS = textwrap.dedent("""
     import json, resource, sys, time
-    from gwaudit.ingest import import_folder
+    from gwaudit.db.ingest import import_folder
     t = time.perf_counter()
     r = import_folder(sys.argv[1], sys.argv[2])
     dt = time.perf_counter() - t

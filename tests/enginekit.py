@@ -9,8 +9,11 @@ import yaml
 
 from gwaudit.rules import Rule, load_rules
 from gwaudit.testing import store_snapshot
+from tests.factories.ids import NOW
+from tests.factories.keys import api_key
+from tests.factories.providers import provider
 
-TAKEN = "2026-11-27T06:00:00Z"
+TAKEN = NOW
 
 # Keys older than $max_age_days (from created_at to the snapshot's taken_at).
 KEY_AGE_SQL = """
@@ -73,23 +76,14 @@ def standard_rules(folder: Path) -> Path:
     return folder
 
 
-def key(key_id: str, name: str, created_at: str, expires_at: str | None = "2027-06-01T00:00:00Z",
-        **kw: Any) -> dict[str, Any]:
-    return {"id": key_id, "name": name, "kind": "machine", "scopes": [], "created_at": created_at,
-            "expires_at": expires_at, "revoked_at": None, "disabled_at": None, "last_used_at": None, **kw}
-
-
-def provider(pid: str, name: str, enabled: bool = True) -> dict[str, Any]:
-    return {"id": pid, "name": name, "model_provider": "openai", "enabled": enabled}
-
-
 def org(**extra: Any) -> dict[str, Any]:
-    """An org where T-AGE-001 fires on k-old, T-EXP-001 on k-forever, T-PRV-001 on p-off."""
+    """An org where T-AGE-001 fires on k-old, T-EXP-001 on k-forever, T-PRV-001 on p-off (short
+    explicit ids, so the engine's tests read like the findings they expect)."""
     data = {
-        "api_keys": [key("k-old", "old ci key", "2026-01-05T00:00:00Z"),
-                     key("k-new", "new key", "2026-11-01T00:00:00Z"),
-                     key("k-forever", "forever", "2026-11-20T00:00:00Z", expires_at=None)],
-        "providers": [provider("p-on", "openai-prod"), provider("p-off", "legacy", enabled=False)],
+        "api_keys": [api_key("old ci key", id="k-old", created_at="2026-01-05T00:00:00Z"),
+                     api_key("new key", id="k-new", created_at="2026-11-01T00:00:00Z"),
+                     api_key("forever", id="k-forever", created_at="2026-11-20T00:00:00Z", expires_at=None)],
+        "providers": [provider("openai-prod", id="p-on"), provider("legacy", id="p-off", enabled=False)],
     }
     data.update(extra)
     return data

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from gwaudit.report.model import (SEVERITIES, Change, Control, FamilyStatus, FieldChange, Finding, Inventory,
-                                  Period, ReportData, Rule, SnapshotRef, Summary, TrendPoint, Waiver)
+from gwaudit.report.model import (SEVERITIES, ChangeRow, FamilyCompleteness, FieldChange, Inventory, Period,
+                                  ReportData, ReportFinding, ReportRule, SnapshotRef, Summary, TrendPoint, Waiver)
 
 UTC = timezone.utc
 HOSTILE_SCRIPT = '<script>window.__pwned = 1; document.title = "PWNED"</script>'
@@ -47,7 +47,7 @@ def snapshot(sid: int, day: int, status: str = "complete", failed: list[str] | N
 def report_data(n: int = 40, *, hostile: bool = False, incomplete: bool = False, n_changes: int = 30,
                 pass_rules: int = 3) -> ReportData:
     name = (lambda i: f"key-{i} {HOSTILE_SCRIPT}") if hostile else (lambda i: f"key-{i}")
-    findings: list[Finding] = []
+    findings: list[ReportFinding] = []
     # Spread findings unevenly: the first rules get most of them.
     weights = [max(1, 2 ** (len(RULES) - i)) for i in range(len(RULES))]
     total_w = sum(weights)
@@ -62,7 +62,7 @@ def report_data(n: int = 40, *, hostile: bool = False, incomplete: bool = False,
                 rname = HOSTILE_IMG
             if hostile and i % 3 == 2:
                 rname = HOSTILE_LINK
-            findings.append(Finding(
+            findings.append(ReportFinding(
                 fingerprint=f"{i:032x}", rule_id=rid, title=title, severity=sev,
                 status="waived" if waived else "fail", family="api_keys", resource_id=f"k-{i:06d}",
                 resource_name=HOSTILE_FORMULA if hostile and i == 0 else rname,
@@ -76,7 +76,7 @@ def report_data(n: int = 40, *, hostile: bool = False, incomplete: bool = False,
     rules = []
     for rid, title, sev, fw in RULES:
         mine = [f for f in findings if f.rule_id == rid]
-        rules.append(Rule(rule_id=rid, title=title, severity=sev, status="fail" if mine else "pass",
+        rules.append(ReportRule(rule_id=rid, title=title, severity=sev, status="fail" if mine else "pass",
                           description=f"Checks that {title.lower()} does not happen." + (HOSTILE_SCRIPT if hostile else ""),
                           risk="An attacker with a leaked key keeps access forever.",
                           remediation=KNOWN_REMEDIATION if rid == "GW-KEY-001" else "Fix the configuration.",
@@ -84,9 +84,9 @@ def report_data(n: int = 40, *, hostile: bool = False, incomplete: bool = False,
                           params={"max_key_age_days": 90}, checked=5000, failed=len(mine),
                           open=sum(f.status == "fail" for f in mine), waived=sum(f.status == "waived" for f in mine)))
     for k in range(pass_rules):
-        rules.append(Rule(rule_id=f"GW-OK-{k:03d}", title=f"Passing rule {k}", severity="low", status="pass",
+        rules.append(ReportRule(rule_id=f"GW-OK-{k:03d}", title=f"Passing rule {k}", severity="low", status="pass",
                           frameworks={"soc2": ["CC8.1"]}, families=["providers"], checked=10))
-    rules.append(Rule(rule_id="GW-ERR-001", title="Rule on a failed family", severity="high", status="error",
+    rules.append(ReportRule(rule_id="GW-ERR-001", title="Rule on a failed family", severity="high", status="error",
                       error="family route_health was not collected", frameworks={"soc2": ["A1.2"]},
                       families=["route_health"]))
     by_sev = {s: {"fail": 0, "waived": 0} for s in SEVERITIES}
@@ -105,7 +105,7 @@ def report_data(n: int = 40, *, hostile: bool = False, incomplete: bool = False,
     for c in range(n_changes):
         kind = ("added", "removed", "modified")[c % 3]
         label = f"res-{c}" + (f" {HOSTILE_SCRIPT}" if hostile else "")
-        changes.append(Change(family=fams[c % len(fams)], kind=kind, key=f"id-{c}", name=label,
+        changes.append(ChangeRow(family=fams[c % len(fams)], kind=kind, key=f"id-{c}", name=label,
                               changed_by=("bob@example.com" if kind == "modified" else None),
                               changes=[FieldChange("enabled", True, False),
                                        FieldChange("name", "old", label)] if kind == "modified" else []))
@@ -113,7 +113,7 @@ def report_data(n: int = 40, *, hostile: bool = False, incomplete: bool = False,
     snap = snapshot(7, 80, "incomplete" if incomplete else "complete", failed)
     from gwaudit import families as fam
 
-    completeness = [FamilyStatus(f.name, f.title, "failed" if f.name in failed else "ok",
+    completeness = [FamilyCompleteness(f.name, f.title, "failed" if f.name in failed else "ok",
                                  None if f.name in failed else 10,
                                  "HTTP 503: upstream down" if f.name in failed else None) for f in fam.FAMILIES]
     trend = [TrendPoint(sid, datetime(2026, 7, 1, tzinfo=UTC) + timedelta(days=10 * sid),

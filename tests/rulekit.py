@@ -18,8 +18,9 @@ import yaml
 from gwaudit.resources import rules_dir
 from gwaudit.rules import RuleResult, evaluate, load_rule_file
 from gwaudit.rules.engine import open_snapshot, prepare
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.testing import store_snapshot
+from tests.factories.ids import NOW
 
 
 def rule_file(rule_id: str, root: Path | None = None) -> Path:
@@ -40,7 +41,7 @@ def run_sql(db: Path, sid: int, sql: str, params: dict[str, Any]) -> list[dict[s
     """Run one statement (a rule's sql or checked_sql) as the engine does: sandboxed, the plain
     family names showing snapshot ``sid``, ``$now`` = its taken_at, ``$snapshot_id``, and the
     ``params`` the statement uses. Returns the rows as dicts."""
-    with Store(db).reader(sandboxed=True) as con:
+    with Database(db).reader(sandboxed=True) as con:
         snap = open_snapshot(con, sid)
         prepare(con, snap, [])
         values = {**params, "now": snap.taken_at, "snapshot_id": snap.id}
@@ -51,7 +52,7 @@ def run_sql(db: Path, sid: int, sql: str, params: dict[str, Any]) -> list[dict[s
 
 
 def rule_result(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
-                taken_at: str | datetime = "2026-11-27T06:00:00Z", params: dict[str, Any] | None = None,
+                taken_at: str | datetime = NOW, params: dict[str, Any] | None = None,
                 rules_root: Path | None = None, **snapshot_kw: Any) -> RuleResult:
     """Store ``data`` as a snapshot in a fresh database under ``tmp_path`` and evaluate the rule:
     the engine's result (``status``, ``error``, ``checked``, ``raw_rows()``)."""
@@ -63,7 +64,7 @@ def rule_result(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
 
 
 def run_rule(tmp_path: Path, rule_id: str, data: dict[str, Any], *,
-             taken_at: str | datetime = "2026-11-27T06:00:00Z", params: dict[str, Any] | None = None,
+             taken_at: str | datetime = NOW, params: dict[str, Any] | None = None,
              rules_root: Path | None = None, **snapshot_kw: Any) -> list[dict[str, Any]]:
     """Store ``data`` as a snapshot in a fresh database under ``tmp_path``; return the rule's rows.
 

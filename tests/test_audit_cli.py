@@ -11,7 +11,8 @@ import yaml
 from click.testing import CliRunner
 
 from gwaudit.cli import cli, main
-from tests.enginekit import catalog, key, org, snapshot, standard_rules, write_rule
+from tests.enginekit import catalog, org, snapshot, standard_rules, write_rule
+from tests.factories.keys import api_key
 
 
 def run(capsys, *args):
@@ -43,7 +44,10 @@ def test_table_is_grouped_by_severity_and_fits_80_columns(capsys, setup):
     assert "\x1b[" not in out                        # no colour when not on a terminal
     from gwaudit.rules import audit
     from gwaudit.rules.render import audit_table
-    assert "\x1b[" in audit_table(audit(db, rules=catalog(rules), store=False), color=True)
+    from gwaudit.formats import RenderContext
+    from gwaudit.report.data import from_audit
+    import click
+    assert "\x1b[" in audit_table(from_audit(audit(db, rules=catalog(rules), store=False)), RenderContext(style=click.style))
 
 
 def test_json_goes_to_stdout_alone(capsys, setup):
@@ -57,7 +61,8 @@ def test_json_goes_to_stdout_alone(capsys, setup):
 
 def test_csv_neutralises_formulas_and_flattens_frameworks(capsys, tmp_path, db):
     rules = standard_rules(tmp_path / "r")
-    snapshot(db, org(api_keys=[key("k-x", '=HYPERLINK("http://evil.example","x")', "2026-01-01T00:00:00Z")]))
+    snapshot(db, org(api_keys=[api_key('=HYPERLINK("http://evil.example","x")', id="k-x",
+                                       created_at="2026-01-01T00:00:00Z")]))
     code, out, _ = run(capsys, "--db", db, "audit", "--rules-dir", rules, "--format", "csv", "--only", "T-AGE-001")
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 1
@@ -208,7 +213,7 @@ def test_readme_rule_and_waiver_examples_work(capsys, tmp_path, db):
 
 
 def test_builtin_catalog_evaluates_without_errors_on_the_sample_org(capsys, db):
-    from gwaudit.ingest import import_folder
+    from gwaudit.db.ingest import import_folder
     from gwaudit.resources import sample_snapshots
     from gwaudit.rules import load_rules
 

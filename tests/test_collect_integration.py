@@ -14,7 +14,6 @@ import pytest
 from gwaudit import families as fam
 from gwaudit.auth import Token
 from gwaudit.collector import CollectOptions, collect
-from gwaudit.errors import AuthError
 from gwaudit.resources import sample_snapshots
 from gwaudit.simulator import Faults, Simulator
 from gwaudit.snapshot import load_folder

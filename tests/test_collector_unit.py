@@ -12,7 +12,7 @@ import pytest
 from gwaudit import families as fam
 from gwaudit.auth import Token, TokenOptions, check_token, resolve_token
 from gwaudit.collector import CollectOptions, api_root, collect, describe_error
-from gwaudit.errors import AuthError, ConfigError, IncompleteEvidence, UsageError
+from gwaudit.errors import AuthError, ConfigError, UsageError
 from gwaudit.snapshot import load_folder
 from gwaudit.testing import write_folder
 

@@ -7,11 +7,13 @@ import io
 import json
 from pathlib import Path
 
+import click
 import pytest
 
 from gwaudit import families as fam
 from gwaudit.cli import main
-from gwaudit.diff import diff_snapshots, walk_json
+from gwaudit.diff import diff_snapshots
+from gwaudit.jsonwalk import walk_json
 from gwaudit.diffview import diff_csv, diff_text
 from gwaudit.errors import IncompleteEvidence, UsageError
 from gwaudit.testing import store_snapshot
@@ -215,7 +217,7 @@ def test_cli_formats(pair, capsys):
     assert "\x1b[" not in text  # not a terminal: no colour
     assert "model_pricing  (1 modified)" in text and "input_cost_per_million_tokens: 0.15 -> 0.2" in text
     assert "+ {\"alias\": \"claude-*\", \"kind\": \"model_alias\"}" in text
-    assert "\x1b[" in diff_text(diff_snapshots(pair["db"]), color=True)
+    assert "\x1b[" in diff_text(diff_snapshots(pair["db"]), style=click.style)
 
 
 def test_walk_json_paths_and_equality():
@@ -232,7 +234,7 @@ def test_stable_hash_is_added_to_older_databases_and_follows_the_volatile_fields
     recomputed whenever a family's declared volatile fields differ from the ones it was built with."""
     import duckdb
 
-    from gwaudit.store import Store
+    from gwaudit.db import Database
 
     db = tmp_path / "g.duckdb"
     old = store_snapshot(db, pair["data"], taken_at=OLD_AT)
@@ -242,15 +244,16 @@ def test_stable_hash_is_added_to_older_databases_and_follows_the_volatile_fields
     assert all(len(h) == 32 for _v, h in expected)
     con.execute("ALTER TABLE rv_api_keys DROP COLUMN stable_sha256")
     con.execute("UPDATE rv_route_health SET stable_sha256 = NULL")
+    con.execute("DELETE FROM gwaudit_meta WHERE key = 'derived'")  # as an older gwaudit left it
     con.close()
-    # read before any writer upgraded it: the same answer, found by walking the JSON
+    # the first reader brings the database up to date, then answers as before
     d = diff_snapshots(db, old, new)
     assert d.families["api_keys"].volatile_only == 1 and d.families["api_keys"].modified == []
     con = duckdb.connect(str(db))
     con.execute("UPDATE gwaudit_meta SET value = '[\"in_flight\"]' WHERE key = 'volatile:route_health'")
-    con.execute("DELETE FROM gwaudit_meta WHERE key = 'layout'")
+    con.execute("DELETE FROM gwaudit_meta WHERE key = 'derived'")
     con.close()
-    Store(db).initialise()
+    Database(db).initialise()
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT vid, stable_sha256 FROM rv_api_keys ORDER BY vid").fetchall() == expected
     assert con.execute("SELECT count(*) FROM rv_route_health WHERE stable_sha256 IS NULL").fetchone()[0] == 0

@@ -10,7 +10,7 @@ from gwaudit.cli import main
 from gwaudit.diff import diff_snapshots
 from gwaudit.diffview import diff_text
 from gwaudit.history import resource_history
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sample_snapshots"
 

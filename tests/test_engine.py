@@ -12,8 +12,9 @@ import yaml
 from gwaudit.errors import ConfigError, UsageError
 from gwaudit.rules import audit, effective_params, fingerprint, load_rule_file, load_rules
 from gwaudit.timeutil import parse_ts
-from tests.enginekit import (KEY_AGE_SQL, NO_EXPIRY_SQL, TAKEN, catalog, key, org, rule_dict, snapshot,
-                             standard_rules, write_rule)
+from tests.enginekit import (KEY_AGE_SQL, NO_EXPIRY_SQL, TAKEN, catalog, org, rule_dict, snapshot, standard_rules,
+                             write_rule)
+from tests.factories.keys import api_key
 
 
 def ids(result, status=None):
@@ -205,7 +206,7 @@ def test_rule_sql_cannot_read_files(tmp_path, db):
 def test_now_is_the_snapshot_taken_at_not_the_wall_clock(tmp_path, db):
     rules = tmp_path / "r"
     write_rule(rules, "T-AGE-001", KEY_AGE_SQL, params={"max_age_days": 90})
-    data = {"api_keys": [key("k1", "ci", "2024-12-01T00:00:00Z")]}
+    data = {"api_keys": [api_key("ci", id="k1", created_at="2024-12-01T00:00:00Z")]}
     old = snapshot(db, data, taken_at="2025-01-01T00:00:00Z")   # 31 days old then; ~2 years by the wall clock
     first = audit(db, old, rules=catalog(rules))
     assert first.findings == [] and by_rule(first)["T-AGE-001"].checked == 1
@@ -221,7 +222,7 @@ def test_checked_counts_first_family_or_checked_sql(tmp_path, db):
     write_rule(rules, "T-CHK-001", NO_EXPIRY_SQL,
                checked_sql="SELECT count(*) FROM api_keys WHERE revoked_at IS NULL AND kind = $kind",
                params={"kind": "machine"})
-    snapshot(db, org(api_keys=org()["api_keys"] + [key("k-user", "u", TAKEN, kind="user")]))
+    snapshot(db, org(api_keys=org()["api_keys"] + [api_key("u", id="k-user", created_at=TAKEN, kind="user")]))
     res = by_rule(audit(db, rules=catalog(rules)))
     assert (res["T-EXP-001"].checked, res["T-EXP-001"].failed) == (4, 1)
     assert (res["T-PRV-001"].checked, res["T-PRV-001"].failed) == (2, 1)
@@ -235,7 +236,8 @@ def test_fingerprint_follows_the_resource_not_row_order_or_message(tmp_path, db)
     # The message changes every snapshot and the rows come in random order.
     write_rule(rules, "T-ANY-001", "SELECT id AS resource_id, name AS resource_name, "
                                    "'seen in snapshot ' || $snapshot_id AS message FROM api_keys ORDER BY random()")
-    a = [key("k1", "one", TAKEN), key("k2", "two", TAKEN), key("k3", "three", TAKEN)]
+    a = [api_key("one", id="k1", created_at=TAKEN), api_key("two", id="k2", created_at=TAKEN),
+         api_key("three", id="k3", created_at=TAKEN)]
     s1 = snapshot(db, {"api_keys": a}, taken_at="2026-11-01T00:00:00Z")
     s2 = snapshot(db, {"api_keys": list(reversed(a))}, taken_at="2026-11-02T00:00:00Z")
     fp1 = {f.resource_id: f.fingerprint for f in audit(db, s1, rules=catalog(rules)).findings}
@@ -251,8 +253,8 @@ def test_resource_key_and_family_columns(tmp_path, db):
     write_rule(rules, "T-KEY-001", "SELECT id || '-v' || $snapshot_id AS resource_id, name AS resource_name, "
                                    "'x' AS message, 'name:' || name AS resource_key, 'user_api_keys' AS family, "
                                    "kind FROM api_keys", families=["api_keys", "user_api_keys"])
-    s1 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-01T00:00:00Z")
-    s2 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-02T00:00:00Z")
+    s1 = snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN)]}, taken_at="2026-11-01T00:00:00Z")
+    s2 = snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN)]}, taken_at="2026-11-02T00:00:00Z")
     f1, = audit(db, s1, rules=catalog(rules)).findings
     f2, = audit(db, s2, rules=catalog(rules)).findings
     assert f1.resource_id != f2.resource_id and f1.fingerprint == f2.fingerprint
@@ -304,8 +306,8 @@ def test_stored_rows_carry_every_finding_field(tmp_path, db):
 def test_first_seen_across_three_snapshots_in_any_audit_order(tmp_path, db):
     rules = tmp_path / "r"
     write_rule(rules, "T-EXP-001", NO_EXPIRY_SQL)
-    k1 = key("k1", "always", TAKEN, expires_at=None)
-    k2 = key("k2", "later", TAKEN, expires_at=None)
+    k1 = api_key("always", id="k1", created_at=TAKEN, expires_at=None)
+    k2 = api_key("later", id="k2", created_at=TAKEN, expires_at=None)
     s1 = snapshot(db, {"api_keys": [k1]}, taken_at="2026-09-01T00:00:00Z")
     s2 = snapshot(db, {"api_keys": [k1, k2]}, taken_at="2026-10-01T00:00:00Z")
     s3 = snapshot(db, {"api_keys": [k1, k2]}, taken_at="2026-11-01T00:00:00Z")
@@ -394,11 +396,12 @@ FROM api_keys k WHERE k.id NOT IN (SELECT id FROM prev_api_keys)
 def test_needs_previous_compares_with_the_previous_snapshot(tmp_path, db):
     rules = tmp_path / "r"
     write_rule(rules, "T-NEW-001", NEW_KEYS_SQL, needs_previous=True)
-    s1 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-01T00:00:00Z")
+    s1 = snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN)]}, taken_at="2026-11-01T00:00:00Z")
     only = audit(db, s1, rules=catalog(rules), only=["T-NEW-001"])
     res = by_rule(only)["T-NEW-001"]
     assert (res.status, res.note, only.findings) == ("pass", "no previous snapshot to compare", [])
-    s2 = snapshot(db, {"api_keys": [key("k1", "one", TAKEN), key("k2", "two", TAKEN)]},
+    s2 = snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN),
+                                    api_key("two", id="k2", created_at=TAKEN)]},
                   taken_at="2026-11-02T00:00:00Z")
     second = audit(db, s2, rules=catalog(rules), only=["T-NEW-001"])
     assert ids(second) == ["k2"] and second.findings[0].message == f"key two was added since snapshot {s1}"
@@ -414,7 +417,7 @@ def test_needs_previous_with_a_failed_family_in_the_previous_snapshot_is_an_erro
     rules = tmp_path / "r"
     write_rule(rules, "T-NEW-001", NEW_KEYS_SQL, needs_previous=True)
     s1 = snapshot(db, {}, taken_at="2026-11-01T00:00:00Z", failed=["api_keys"])
-    snapshot(db, {"api_keys": [key("k1", "one", TAKEN)]}, taken_at="2026-11-02T00:00:00Z")
+    snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN)]}, taken_at="2026-11-02T00:00:00Z")
     result = audit(db, rules=catalog(rules), only=["T-NEW-001"])
     assert result.rules[0].status == "error" and result.exit_code == 4
     assert result.rules[0].error == f"family api_keys was not collected in the previous snapshot {s1}: " \
@@ -442,7 +445,7 @@ def test_evidence_keeps_types_and_one_finding_per_resource(tmp_path, db):
                raw, created_at, created_at + INTERVAL 1 MICROSECOND AS later, scopes,
                CAST(NULL AS VARCHAR) AS nothing, 1.5::DECIMAL(4, 2) AS ratio, n
         FROM api_keys, range(2) r(n)""")   # two rows per key: one finding each, the first by message
-    k = key("k1", "one", "2026-01-05T10:00:00Z", scopes=["read"])
+    k = api_key("one", id="k1", created_at="2026-01-05T10:00:00Z", scopes=["read"])
     snapshot(db, {"api_keys": [k]})
     result = audit(db, rules=catalog(rules), only=["T-EV-001"])
     (f,) = result.findings
@@ -455,7 +458,8 @@ def test_report_order_is_the_same_with_and_without_waivers(tmp_path, db):
     from gwaudit.rules.engine import _order
 
     rules = standard_rules(tmp_path / "r")
-    keys = [key(f"k{i}", name, TAKEN, expires_at=None) for i, name in enumerate(["b", "B", "é", "a b", "Z"])]
+    keys = [api_key(name, id=f"k{i}", created_at=TAKEN, expires_at=None)
+            for i, name in enumerate(["b", "B", "é", "a b", "Z"])]
     snapshot(db, org(api_keys=keys))
     plain = audit(db, rules=catalog(rules))            # order comes from SQL
     assert [f.resource_name for f in plain.findings if f.rule_id == "T-EXP-001"] == ["B", "Z", "a b", "b", "é"]

@@ -9,7 +9,7 @@ import pytest
 
 from gwaudit.diff import diff_snapshots
 from gwaudit.diffview import diff_text
-from gwaudit.lifecycle import lifecycle_figures
+from gwaudit.findings.lifecycle import lifecycle_figures
 from gwaudit.rules import audit
 from gwaudit.testing import store_snapshot
 

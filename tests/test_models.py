@@ -5,7 +5,10 @@ from datetime import datetime, timezone
 import pytest
 
 from gwaudit import families as fam
-from gwaudit.models import ApiKey, ModelAccessPolicy, ModelRoute, check_items, field_checks
+from gwaudit.db import Database
+from gwaudit.db.fieldchecks import field_checks
+from gwaudit.models import ApiKey, ModelAccessPolicy
+from gwaudit.testing import store_snapshot
 from gwaudit.timeutil import parse_ts
 
 from .conftest import load_example
@@ -27,44 +30,66 @@ def test_bad_timestamp_names_the_value():
         parse_ts("not-a-date")
 
 
-@pytest.mark.parametrize("family", [f for f in fam.FAMILIES if f.name != "agent_runtime_profiles"
-                                    and f.name != "routing_rules"], ids=lambda f: f.name)
-def test_every_example_validates_without_drift(family, example_data):
-    stem = {"model_pricing_history": None}.get(family.name, family.name)
-    if family.name == "model_pricing_history":
-        items = load_example("model_pricing__history")
-    else:
-        body = example_data[stem]
-        from gwaudit.testing import body_for
-        items = family.items_of(body_for(family, body))
-    assert items, family.name
-    assert check_items(family.name, family.model, items) == []
+def drift(tmp_path, family: str, items, **more) -> list[tuple[str, str]]:
+    """Store ``items`` as the family's body and return the schema drift the store recorded
+    (the models compiled to SQL by gwaudit.db.drift): sorted (path, kind)."""
+    db = Database(tmp_path / f"drift-{len(list(tmp_path.iterdir()))}.duckdb")
+    sid = store_snapshot(db, {family: items, **more}, taken_at="2026-11-27T06:00:00Z",
+                         folder=tmp_path / f"f-{len(list(tmp_path.iterdir()))}")
+    with db.reader() as con:
+        return sorted(con.execute("SELECT path, kind FROM snapshot_drift WHERE snapshot_id = ? AND family = ?",
+                                  [sid, family]).fetchall())
 
 
-def test_unknown_fields_are_kept_and_unknown_enums_reported_not_fatal():
+@pytest.fixture(scope="module")
+def example_snapshot(tmp_path_factory):
+    """The reference's example org, stored once: (database, snapshot id)."""
+    from .conftest import example_org
+
+    root = tmp_path_factory.mktemp("examples")
+    db = Database(root / "g.duckdb")
+    return db, store_snapshot(db, example_org(), taken_at="2026-11-27T06:00:00Z", folder=root / "f")
+
+
+@pytest.mark.parametrize("family", [f for f in fam.FAMILIES if f.name not in (
+    "agent_runtime_profiles", "routing_rules", "model_pricing_history")], ids=lambda f: f.name)
+def test_every_example_validates_without_drift(family, example_snapshot):
+    db, sid = example_snapshot
+    with db.reader() as con:
+        assert con.execute("SELECT count(*) FROM snapshot_resources WHERE snapshot_id = ? AND family = ?",
+                           [sid, family.name]).fetchone()[0] > 0, family.name
+        assert con.execute("SELECT path, kind, value FROM snapshot_drift WHERE snapshot_id = ? AND family = ?",
+                           [sid, family.name]).fetchall() == []
+
+
+def test_pricing_history_example_validates_without_drift(tmp_path):
+    items = load_example("model_pricing__history")
+    assert items
+    assert drift(tmp_path, "model_pricing_history", [({"model_pattern": "gpt-4o"}, items)]) == []
+
+
+def test_unknown_fields_are_kept_and_unknown_enums_reported_not_fatal(tmp_path):
     item = load_example("api_keys")[0] | {"kind": "robot", "brand_new": {"x": 1}}
     key = ApiKey.model_validate(item)
     assert key.kind == "robot"
     assert key.model_extra == {"brand_new": {"x": 1}}
-    drift = check_items("api_keys", ApiKey, [item])
-    assert [(d.path, d.kind) for d in drift] == [("kind", "unknown_enum")]
+    assert drift(tmp_path, "api_keys", [item]) == [("kind", "unknown_enum")]
 
 
-def test_nested_enum_drift_has_a_path():
+def test_nested_enum_drift_has_a_path(tmp_path):
     route = load_example("model_routes")[0]
     route["effective_pricing"]["source"] = "mystery"
     policy = load_example("model_access")[0]
     policy["targets"][0]["kind"] = "galaxy"
-    assert [d.path for d in check_items("model_routes", ModelRoute, [route])] == ["effective_pricing.source"]
-    assert [d.path for d in check_items("model_access", ModelAccessPolicy, [policy])] == ["targets[0].kind"]
+    assert drift(tmp_path, "model_routes", [route]) == [("effective_pricing.source", "unknown_enum")]
+    assert drift(tmp_path, "model_access", [policy]) == [("targets[].kind", "unknown_enum")]
 
 
-def test_type_errors_and_missing_fields_are_drift_not_exceptions():
+def test_type_errors_and_missing_fields_are_drift_not_exceptions(tmp_path):
     item = load_example("api_keys")[0]
     bad = dict(item, created_at="yesterday")
     del bad["name"]
-    kinds = sorted((d.path, d.kind) for d in check_items("api_keys", ApiKey, [bad, "not an object"]))
-    assert kinds == [("", "type"), ("created_at", "type"), ("name", "missing")]
+    assert drift(tmp_path, "api_keys", [bad]) == [("created_at", "type"), ("name", "missing")]
 
 
 def test_field_checks_cover_nested_and_list_enums():

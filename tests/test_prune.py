@@ -11,7 +11,7 @@ import pytest
 from gwaudit.cli import main
 from gwaudit.errors import UsageError
 from gwaudit.prune import Policy, plan, prune
-from gwaudit.store import BLOCK_SIZE
+from gwaudit.db.connect import BLOCK_SIZE
 from gwaudit.testing import store_snapshot
 
 UTC = timezone.utc

@@ -12,10 +12,10 @@ import pypdf
 import pytest
 
 from gwaudit.cli import main
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 from gwaudit.report import ReportOptions, build_report_data, make_report
 from gwaudit.resources import sample_snapshots
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.testing import store_snapshot
 
 try:
@@ -50,7 +50,7 @@ def test_a_quarter_is_audited_first_and_rendered_in_every_format(quarter, sample
     assert names == sorted([f"{stem}-report.html", f"{stem}-report.pdf", f"{stem}-findings.csv",
                             f"{stem}-changes.csv", f"{stem}-inventory", f"{stem}-report.json",
                             f"{stem}-findings.json"])
-    with Store(sample_db).reader() as con:
+    with Database(sample_db).reader() as con:
         stored = con.execute("SELECT count(*) FROM findings WHERE snapshot_id = ?", [data.snapshot.id]).fetchone()[0]
         audited = con.execute("SELECT count(DISTINCT snapshot_id) FROM rule_results").fetchone()[0]
     assert audited == 2  # the audited snapshot and the baseline
@@ -149,7 +149,7 @@ def test_waivers_file_reaudits_and_lists_each_entry_with_its_state(sample_db: Pa
     result = make_report(db, ReportOptions(period="2026-Q4", out=tmp_path / "out", formats=["html", "json"],
                                            waivers=waivers))
     states = {(w.owner, w.state, w.matched) for w in result.data.waivers}
-    assert states == {("alice@example.com", "active", 1), ("bob@example.com", "stale", 0),
+    assert states == {("alice@example.com", "active", 1), ("bob@example.com", "unused", 0),
                       ("carol@example.com", "expired", 0)}
     waived = [f for f in result.data.findings if f.status == "waived"]
     assert [(f.rule_id, f.resource_id) for f in waived] == [(target.rule_id, target.resource_id)]

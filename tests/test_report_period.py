@@ -8,7 +8,7 @@ import pytest
 
 from gwaudit.errors import UsageError
 from gwaudit.report.period import parse_period, select
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.testing import store_snapshot
 from tests.conftest import load_example
 
@@ -39,7 +39,7 @@ def test_parse_period() -> None:
 
 def test_a_quarter_audits_its_last_complete_snapshot_and_compares_with_its_first(history) -> None:
     db, ids = history
-    with Store(db).reader() as con:
+    with Database(db).reader() as con:
         sel = select(con, period="2026-Q3")
     assert sel.audited == ids["aug"]  # the September snapshot is incomplete
     assert sel.baseline == ids["july"]
@@ -49,14 +49,14 @@ def test_a_quarter_audits_its_last_complete_snapshot_and_compares_with_its_first
 
 def test_a_period_with_one_snapshot_compares_with_the_last_one_before_it(history) -> None:
     db, ids = history
-    with Store(db).reader() as con:
+    with Database(db).reader() as con:
         sel = select(con, date_from="2026-08-01", date_to="2026-08-31")
     assert (sel.audited, sel.baseline) == (ids["aug"], ids["july"])
 
 
 def test_a_period_with_only_incomplete_snapshots_says_so(history) -> None:
     db, ids = history
-    with Store(db).reader() as con:
+    with Database(db).reader() as con:
         sel = select(con, date_from="2026-09-01", date_to="2026-09-30")
     assert sel.audited == ids["sep_incomplete"]
     assert "No complete snapshot" in sel.notes[0]
@@ -64,7 +64,7 @@ def test_a_period_with_only_incomplete_snapshots_says_so(history) -> None:
 
 def test_a_single_snapshot_compares_with_the_one_before(history) -> None:
     db, ids = history
-    with Store(db).reader() as con:
+    with Database(db).reader() as con:
         assert (select(con).audited, select(con).baseline) == (ids["oct"], ids["sep_incomplete"])
         first = select(con, snapshot=str(ids["june"]))
     assert (first.audited, first.baseline) == (ids["june"], None)
@@ -72,7 +72,7 @@ def test_a_single_snapshot_compares_with_the_one_before(history) -> None:
 
 def test_bad_combinations_and_empty_periods_are_usage_errors(history) -> None:
     db, _ = history
-    with Store(db).reader() as con:
+    with Database(db).reader() as con:
         with pytest.raises(UsageError, match="not both"):
             select(con, snapshot="latest", period="2026-Q3")
         with pytest.raises(UsageError, match="no snapshot was taken in 2025-Q1"):
@@ -88,7 +88,7 @@ def test_inventory_reads_each_family_of_the_audited_snapshot(tmp_path: Path, exa
     old = store_snapshot(db, example_data, taken_at="2026-07-01T00:00:00Z")
     example_data["api_keys"] = example_data["api_keys"][:1]
     store_snapshot(db, example_data, taken_at="2026-08-01T00:00:00Z")
-    with Store(db).reader() as con:
+    with Database(db).reader() as con:
         inv = {i.family: i for i in _inventory(con, old)}
     assert inv["api_keys"].count == len(load_example("api_keys"))
     assert inv["model_pricing"].count == len(load_example("model_pricing"))

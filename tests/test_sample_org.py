@@ -16,9 +16,10 @@ from typing import Iterator
 import pytest
 
 from gwaudit.demo import run_demo
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 from gwaudit.snapshot import load_folder
-from gwaudit.store import Store, scope_to_snapshot, taken_at
+from gwaudit.db import Database, scope_to_snapshot
+from gwaudit.db.snapshots import taken_at
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "sample_snapshots"
@@ -38,7 +39,7 @@ def sample_db(tmp_path_factory) -> Iterator[dict]:
     with ExitStack() as stack:
         out: dict = {"db": db, "ids": ids}
         for name, sid in ids.items():
-            con = stack.enter_context(Store(db).reader())
+            con = stack.enter_context(Database(db).reader())
             scoped(con, sid, name)
             out[name] = (con, taken_at(con, sid))
         yield out

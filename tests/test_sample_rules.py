@@ -6,11 +6,10 @@ no end-to-end evidence, and a sample change that silently clears a rule is caugh
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 from gwaudit.resources import sample_snapshots
 from gwaudit.rules import audit, load_rules
 

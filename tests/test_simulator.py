@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import httpx
@@ -24,7 +23,7 @@ from click.testing import CliRunner
 from gwaudit import families as fam
 from gwaudit.cli import cli
 from gwaudit.errors import UsageError
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 from gwaudit.simulator import DEV_SECRET, Faults, Simulator, generate_org, mint_token, write_generated
 from gwaudit.simulator.dataset import Dataset
 from gwaudit.resources import sample_snapshots

@@ -10,9 +10,9 @@ import pytest
 
 from gwaudit import families as fam
 from gwaudit.errors import SnapshotFormatError, UsageError
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 from gwaudit.snapshot import load_folder
-from gwaudit.store import Store, resolve_snapshot
+from gwaudit.db import Database, resolve_snapshot
 from gwaudit.testing import store_snapshot, write_folder
 
 
@@ -193,11 +193,11 @@ def test_unknown_snapshot_folder_errors(tmp_path, db):
 def test_pricing_list_and_pricing_history_views_do_not_collide(tmp_path, db, example_data):
     # ``model_pricing`` + "_history" is the name of the pricing-versions family: the list's
     # all-snapshots view must not shadow it, and ``model_pricing`` must show the list rows.
-    from gwaudit.store import history_view, scope_to_snapshot
+    from gwaudit.db import history_view, scope_to_snapshot
 
     sid = store_snapshot(db, example_data, taken_at="2026-08-01T12:00:00Z")
     assert history_view("model_pricing") == "model_pricing_rules_history"
-    with Store(db).writer() as con:
+    with Database(db).writer() as con:
         for scoped in (False, True):
             if scoped:
                 scope_to_snapshot(con, sid)

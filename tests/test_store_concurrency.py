@@ -1,8 +1,6 @@
 """The store under a crash, an interrupt and a second writer: earlier data is never lost."""
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,16 +12,17 @@ import duckdb
 import pytest
 
 from gwaudit.errors import LockTimeout
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder, store_folder
 from gwaudit.snapshot import load_folder
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.testing import write_folder
 
 SCRIPT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
     from gwaudit.snapshot import load_folder
-    from gwaudit.store import Store
+    from gwaudit.db import Database
+    from gwaudit.db.ingest import store_folder
     db, folder, marker, hold = sys.argv[1], sys.argv[2], Path(sys.argv[3]), float(sys.argv[4])
     seen = []
     def progress(family, n):
@@ -31,7 +30,7 @@ SCRIPT = textwrap.dedent("""
         if len(seen) == 3:
             marker.write_text("inside")
             time.sleep(hold)
-    Store(db).write_folder(load_folder(folder), source="import", progress=progress)
+    store_folder(Database(db), load_folder(folder), source="import", progress=progress)
     print("stored")
 """)
 
@@ -83,7 +82,7 @@ def test_killed_mid_write_leaves_earlier_snapshots_intact(tmp_path, db, two_fold
     proc.wait(timeout=30)
     assert _state(db) == before
     # the database is still writable and the lock was released with the dead process
-    result = import_folder(db, second, wait=5)
+    result = import_folder(Database(db, wait=5), second)
     assert result.snapshot_id > 1
     assert _state(db)[0] == 2
 
@@ -97,7 +96,7 @@ def test_interrupt_mid_write_rolls_back(tmp_path, db, two_folders):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        Store(db).write_folder(load_folder(second), source="import", progress=interrupt)
+        store_folder(Database(db), load_folder(second), source="import", progress=interrupt)
     assert _state(db) == before
 
 
@@ -108,7 +107,7 @@ def test_second_writer_waits_then_gives_up_naming_the_holder(tmp_path, db, two_f
     try:
         started = time.monotonic()
         with pytest.raises(LockTimeout) as info:
-            import_folder(db, first, wait=0.5)
+            import_folder(Database(db, wait=0.5), first)
         assert 0.4 < time.monotonic() - started < 10
         assert f"pid {proc.pid}" in info.value.message
         assert "waited 0.5s" in info.value.message
@@ -121,7 +120,7 @@ def test_second_writer_proceeds_when_the_first_finishes(tmp_path, db, two_folder
     first, second = two_folders
     import_folder(db, first)
     proc, _ = _start_writer(tmp_path, db, second, hold=1.0)
-    result = import_folder(db, first, wait=30)  # waits for the first writer, then stores
+    result = import_folder(Database(db, wait=30), first)  # waits for the first writer, then stores
     proc.wait(timeout=30)
     assert proc.returncode == 0, proc.stderr.read()
     assert _state(db)[0] == 3

@@ -1,8 +1,9 @@
 """The command line: parse options, call one library function, map errors to exit codes.
 
-No business logic lives here. Exit codes (DESIGN.md): 0 ok, 1 findings at or above
---fail-on, 2 usage/configuration, 3 authentication/permission, 4 incomplete evidence,
-5 other runtime failure.
+No business logic lives here: each command opens the database once (:class:`gwaudit.db.Database`),
+calls one library function and prints its result; styling (colour) is added here. Exit codes
+(README, docs/architecture.md): 0 ok, 1 findings at or above --fail-on, 2 usage/configuration,
+3 authentication/permission, 4 incomplete evidence, 5 other runtime failure.
 """
 
 from __future__ import annotations
@@ -17,16 +18,19 @@ import click
 
 from . import __version__
 from .config import Config, load_config
+from .db import Database
 from .errors import EXIT_RUNTIME, EXIT_USAGE, GwauditError
+from .formats import formats_help, report_formats, stream_formats
+from .output import Styler, plain
+from .severity import FAIL_ON_CHOICES
 
 DEFAULT_DB = "gwaudit.duckdb"
 
 
 @dataclass
 class Ctx:
-    db: Path
+    db: Database
     config: Config
-    wait: float
     quiet: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -83,8 +87,8 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
     os.umask(0o077)  # everything gwaudit writes holds audit data: owner-only
     config = load_config(config_path, required=config_path is not None)
     db_path = db or config.database.path or Path(DEFAULT_DB)
-    ctx.obj = Ctx(db=db_path, config=config, wait=config.database.wait if wait is None else wait, quiet=quiet,
-                  extra={"log_format": log_format})
+    ctx.obj = Ctx(db=Database(db_path, wait=config.database.wait if wait is None else wait), config=config,
+                  quiet=quiet, extra={"log_format": log_format})
 
 
 # ---------------------------------------------------------------- collect
@@ -160,7 +164,7 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
     opts.api_root()  # validate before resolving the token
     token = token_from(c, token_file, token_command)
     opts.on_progress = c.progress("collecting")
-    result = collect(c.db, opts, token, export_dir=export_dir, wait=c.wait)
+    result = collect(c.db, opts, token, export_dir=export_dir)
     report = result.report
     if fmt == "json":
         click.echo(dumps({"snapshot_id": result.stored.snapshot_id, "taken_at": result.stored.taken_at,
@@ -192,9 +196,9 @@ def import_cmd(c: Ctx, folder: Path) -> None:
     Every file's SHA-256 is checked against the manifest; a mismatch or a malformed file is an
     error naming the file, and nothing is stored.
     """
-    from .ingest import import_folder
+    from .db.ingest import import_folder
 
-    result = import_folder(c.db, folder, wait=c.wait)
+    result = import_folder(c.db, folder)
     c.echo(result.summary())
     if not result.complete:
         raise_incomplete(result.failed)
@@ -203,9 +207,7 @@ def import_cmd(c: Ctx, folder: Path) -> None:
 def raise_incomplete(failed: list[str]) -> None:
     from .errors import IncompleteEvidence
 
-    raise IncompleteEvidence(f"evidence incomplete: {', '.join(failed)} could not be collected",
-                             hint="the snapshot is stored and marked incomplete; rules on those families "
-                                  "will report 'error'")
+    raise IncompleteEvidence.families(failed)
 
 
 @cli.command("snapshots")
@@ -214,9 +216,8 @@ def raise_incomplete(failed: list[str]) -> None:
 def snapshots_cmd(c: Ctx, fmt: str) -> None:
     """List stored snapshots, oldest first, with status and counts."""
     from .output import csv_text, dumps, text_table
-    from .store import Store
 
-    rows = Store(c.db, wait=c.wait).snapshots()
+    rows = c.db.snapshots()
     cols = ["id", "taken_at", "source", "status", "resource_count", "failed_families", "org_id"]
     if fmt == "json":
         click.echo(dumps(rows))
@@ -242,7 +243,7 @@ def sql_cmd(c: Ctx, query: str, fmt: str) -> None:
     from .output import csv_text, dumps, records, text_table
     from .sqlquery import run_query
 
-    result = run_query(c.db, query, wait=c.wait)
+    result = run_query(c.db, query)
     if fmt == "json":
         click.echo(dumps(records(result.columns, result.rows)))
     elif fmt == "csv":
@@ -272,7 +273,8 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
 @click.option("--from", "date_from", metavar="DATE", help="Start of a period (with --to).")
 @click.option("--to", "date_to", metavar="DATE", help="End of a period, inclusive.")
 @click.option("--format", "formats", multiple=True, metavar="LIST",
-              help="Comma-separated: html,pdf,csv,json [config report.formats; all four].")
+              help="Comma-separated formats [config report.formats; default "
+                   f"{','.join(d for d in report_formats() if d)}]: {formats_help(report_formats())}.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the files [config report.out; ./reports].")
 @click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path),
@@ -301,7 +303,7 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
         max_resources_per_rule=max_resources_per_rule or cfg.max_resources_per_rule, template_dir=template_dir,
         rules_dirs=c.config.rules.dirs, params=c.config.rule_params(),
         on_pdf_progress=c.progress("rendering PDF (pages)"))
-    result = make_report(c.db, opts, wait=c.wait)
+    result = make_report(c.db, opts)
     for path in result.paths:
         click.echo(str(path))
     if result.data.incomplete:
@@ -315,13 +317,13 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
 
 @cli.command("run")
 @api_options
-@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Extra rule folder (repeatable) [config rules.dirs].")
+@click.option("--rules-dir", "rules_dirs", multiple=True, type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Folder of extra rule files (*.yaml), repeatable; added to config [rules] dirs.")
 @click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path), help="Waivers file [config waivers.file].")
-@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info", "none"]), default=None,
+@click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default=None,
               help="Exit 1 when an open finding is at or above this severity [config audit.fail_on; none].")
 @click.option("--format", "formats", multiple=True, metavar="LIST",
-              help="Report formats, comma-separated: html,pdf,csv,json [config report.formats; all four].")
+              help=f"Report formats, comma-separated: {','.join(report_formats())} [config report.formats].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Report folder; dated files plus latest/ copies [config report.out; ./reports].")
 @click.option("--classification", metavar="TEXT", help="Report marking [config report.classification; Internal].")
@@ -346,7 +348,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
     4 evidence incomplete, 1 findings at or above --fail-on, 0 ok). Retention comes from the
     configuration's [retention] table; without one nothing is pruned.
     """
-    from .report import parse_formats
+    from .formats import parse_formats
     from .runner import RunOptions, run
 
     cfg = c.config
@@ -356,14 +358,14 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
     hmac_secret = _webhook_secret(c)
     opts.on_progress = c.progress("collecting")
     result = run(RunOptions(
-        db=c.db, collect=opts, token=token, rules_dirs=list(rules_dirs) or cfg.rules.dirs,
+        db=c.db, collect=opts, token=token, rules_dirs=[*cfg.rules.dirs, *rules_dirs],
         params=cfg.rule_params(), waivers=waivers or cfg.waivers.file, fail_on=fail_on or cfg.audit.fail_on,
         formats=parse_formats(formats) if formats else list(cfg.report.formats), out=out_dir or cfg.report.out,
         classification=classification or cfg.report.classification,
         max_resources_per_rule=cfg.report.max_resources_per_rule,
         retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
-        webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, wait=c.wait, export_dir=export_dir,
+        webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, export_dir=export_dir,
         on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
     c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
     if result.exit_code:
@@ -434,8 +436,9 @@ def config_check_cmd(c: Ctx, fmt: str) -> None:
 
 # ---------------------------------------------------------------- diff / history / prune
 
-def _tty_color() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+def _styler() -> Styler:
+    """click.style when stdout is a terminal (and NO_COLOR is unset), else plain text."""
+    return click.style if sys.stdout.isatty() and not os.environ.get("NO_COLOR") else plain
 
 
 @cli.command("diff")
@@ -461,13 +464,13 @@ def diff_cmd(c: Ctx, old: str, new: str, families: tuple[str, ...], include_vola
     from .output import dumps
 
     names = [n.strip() for value in families for n in value.split(",") if n.strip()]
-    d = diff_snapshots(c.db, old, new, families=names or None, include_volatile=include_volatile, wait=c.wait)
+    d = diff_snapshots(c.db, old, new, families=names or None, include_volatile=include_volatile)
     if fmt == "json":
         click.echo(dumps(d.to_dict()))
     elif fmt == "csv":
         click.echo(diff_csv(d), nl=False)
     else:
-        click.echo(diff_text(d, color=_tty_color()))
+        click.echo(diff_text(d, style=_styler()))
     err = d.incomplete_error()
     if err:
         raise err
@@ -489,11 +492,11 @@ def history_cmd(c: Ctx, ident: str, family: str | None, include_volatile: bool, 
     from .history import history_text, resource_history
     from .output import dumps
 
-    h = resource_history(c.db, ident, family=family, include_volatile=include_volatile, wait=c.wait)
+    h = resource_history(c.db, ident, family=family, include_volatile=include_volatile)
     if fmt == "json":
         click.echo(dumps(h.to_dict()))
     else:
-        click.echo(history_text(h, color=_tty_color()))
+        click.echo(history_text(h, style=_styler()))
 
 
 @cli.command("prune")
@@ -523,7 +526,7 @@ def prune_cmd(c: Ctx, keep_daily: int | None, keep_weekly: int | None, keep_mont
     if all(v is None for v in given.values()):
         raise UsageError("say what to keep", hint="e.g. gwaudit prune --keep-daily 7 --keep-weekly 4 "
                                                   "--keep-monthly 12 --keep-quarterly 8 (add --dry-run to preview)")
-    result = prune(c.db, Policy(**{k: v or 0 for k, v in given.items()}), dry_run=dry_run, wait=c.wait)
+    result = prune(c.db, Policy(**{k: v or 0 for k, v in given.items()}), dry_run=dry_run)
     if fmt == "json":
         click.echo(dumps(result.to_dict()))
         return
@@ -608,7 +611,7 @@ def simulate_cmd(c: Ctx, snapshot: Path | None, generate: int | None, port: int,
 
 # ---------------------------------------------------------------- audit / rules (engine branch)
 
-_SEVERITY_CHOICES = click.Choice(["critical", "high", "medium", "low", "info", "none"])
+_SEVERITY_CHOICES = click.Choice(FAIL_ON_CHOICES)
 
 
 def _rules_dir_option(f: Callable) -> Callable:
@@ -630,7 +633,8 @@ def _rules_dir_option(f: Callable) -> Callable:
               help="Evaluate only rules whose id matches (glob, e.g. 'GW-KEY-*') or that read this family; "
                    "repeatable, comma lists ok.")
 @click.option("--skip", multiple=True, metavar="PATTERN", help="Leave out matching rules (as --only).")
-@format_option("table", "json", "csv")
+@click.option("--format", "fmt", type=click.Choice(stream_formats()), default="table", show_default=True,
+              help=f"Output on stdout: {formats_help(stream_formats())}.")
 @pass_ctx
 def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None,
               only: tuple[str, ...], skip: tuple[str, ...], fmt: str) -> None:
@@ -642,23 +646,17 @@ def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path
     the findings are printed and stored in every case.
     """
     from .errors import IncompleteEvidence
+    from .formats import REGISTRY, RenderContext
+    from .report.data import from_audit
     from .rules import audit
-    from .rules.render import audit_csv, audit_table
 
     result = audit(c.db, snapshot, rules_dirs=[*c.config.rules.dirs, *rules_dirs], params=c.config.rule_params(),
                    waivers=waivers or c.config.waivers.file, only=only, skip=skip,
-                   fail_on=fail_on or c.config.audit.fail_on, wait=c.wait)
-    if fmt == "json":
-        click.echo(result.to_json())
-    elif fmt == "csv":
-        click.echo(audit_csv(result), nl=False)
-    else:
-        click.echo(audit_table(result, color=True))
+                   fail_on=fail_on or c.config.audit.fail_on)
+    text = REGISTRY[fmt].render_stream(from_audit(result), RenderContext(style=click.style))
+    click.echo(text, nl=not text.endswith("\n"))
     if result.errors:
-        names = ", ".join(r.rule.id for r in result.errors)
-        raise IncompleteEvidence(f"evidence incomplete: {len(result.errors)} rule(s) could not be evaluated: {names}",
-                                 hint="the other rules' findings are stored; see each rule's error above "
-                                      "(or 'rules' in --format json)")
+        raise IncompleteEvidence.rules([r.rule.id for r in result.errors])
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
 

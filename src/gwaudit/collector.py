@@ -31,8 +31,9 @@ import httpx
 from . import __version__
 from . import families as fam
 from .auth import Token, check_token
-from .errors import AuthError, IncompleteEvidence, SnapshotFormatError, UsageError
-from .ingest import StoreResult, store_folder
+from .errors import AuthError, IncompleteEvidence, UsageError
+from .db import Database
+from .db.ingest import StoreResult, store_folder
 from .redact import redact, redact_bytes
 from .snapshot import FamilyStatus, FolderWriter, load_folder
 from .timeutil import utcnow
@@ -497,8 +498,8 @@ class CollectResult:
     export_dir: Path | None
 
 
-def collect(db: Path | str, opts: CollectOptions, token: Token, *, export_dir: Path | None = None,
-            wait: float = 30.0) -> CollectResult:
+def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
+            export_dir: Path | None = None) -> CollectResult:
     """Collect every family and store the snapshot; raises IncompleteEvidence (exit 4) after
     storing when a family failed, AuthError (exit 3, nothing stored) on 401/403."""
     check_token(token, utcnow())
@@ -514,7 +515,7 @@ def collect(db: Path | str, opts: CollectOptions, token: Token, *, export_dir: P
     try:
         report = asyncio.run(collect_to_folder(opts, token, spool))
         folder = load_folder(spool, parse=False)
-        stored = store_folder(db, folder, source="api", wait=wait)
+        stored = store_folder(db, folder, source="api")
     except BaseException:
         keep = False  # a partial export must not look like a snapshot folder
         raise
@@ -528,8 +529,7 @@ def incomplete_error(result: CollectResult) -> IncompleteEvidence | None:
     failed = result.stored.failed
     if not failed:
         return None
-    return IncompleteEvidence(
-        f"evidence incomplete: {len(failed)} famil{'y' if len(failed) == 1 else 'ies'} could not be collected "
-        f"({', '.join(failed)}); snapshot {result.stored.snapshot_id} is stored and marked incomplete",
+    return IncompleteEvidence.families(
+        failed, snapshot_id=result.stored.snapshot_id,
         hint="see the errors above; rerun later or check the gateway's health. Rules that need those "
              "families will report 'error'")

@@ -14,6 +14,8 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .formats import default_formats, report_formats
+from .severity import FailOn
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -21,7 +23,6 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 DEFAULT_CONFIG_NAME = "gwaudit.toml"
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 
 
 class _Section(BaseModel):
@@ -72,14 +73,23 @@ class WaiversConfig(_Section):
 
 
 class AuditConfig(_Section):
-    fail_on: Optional[Literal["critical", "high", "medium", "low", "info", "none"]] = None
+    fail_on: Optional[FailOn] = None
 
 
 class ReportConfig(_Section):
-    formats: list[Literal["html", "pdf", "csv", "json"]] = Field(default_factory=lambda: ["html", "pdf", "csv", "json"])
+    formats: list[str] = Field(default_factory=default_formats)
     out: Path = Path("reports")
     classification: str = "Internal"
     max_resources_per_rule: int = Field(default=25, ge=1)
+
+    @field_validator("formats")
+    @classmethod
+    def _known_formats(cls, value: list[str]) -> list[str]:
+        known = report_formats()
+        for name in value:
+            if name not in known:
+                raise ValueError(f"{name!r} is not a report format; known: {', '.join(known)}")
+        return value
 
 
 class RetentionConfig(_Section):

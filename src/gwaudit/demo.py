@@ -13,12 +13,12 @@ from typing import Callable
 
 from .auth import Token
 from .collector import CollectOptions, collect
-from .ingest import import_folder
+from .db import Database
+from .db.ingest import import_folder
 from .output import text_table
 from .report.run import demo_report
 from .resources import sample_snapshots
 from .snapshot import load_folder
-from .store import Store
 
 
 def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
@@ -30,9 +30,9 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
         raise FileNotFoundError("no sample snapshots are installed")
     newest, older = folders[-1], folders[:-1]
     out_dir.mkdir(parents=True, exist_ok=True)
-    db = out_dir / "gwaudit.duckdb"
     for stale in out_dir.glob("gwaudit.duckdb*"):
         stale.unlink()
+    db = Database(out_dir / "gwaudit.duckdb")
 
     taken_at = load_folder(newest, parse=False).manifest.taken_at
     with Simulator.from_folder(newest) as sim:
@@ -46,12 +46,11 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
         echo(f"importing {folder.name}")
         echo(import_folder(db, folder).summary())
 
-    store = Store(db)
-    rows = store.snapshots()
+    rows = db.snapshots()
     echo("")
     echo(text_table(["id", "taken_at", "source", "status", "resource_count"],
                     ([r["id"], r["taken_at"], r["source"], r["status"], r["resource_count"]] for r in rows)))
-    with store.reader() as con:
+    with db.reader() as con:
         counts = con.execute("""
             SELECT c.family, n.status AS newest, n.item_count AS items_newest, c.item_count AS items_older
             FROM collection_status n
@@ -71,7 +70,7 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
         echo(f"audited snapshot {row['id']} ({row['taken_at']:%Y-%m-%d}): {s['by_status']['fail']} open findings "
              f"({sev}); rules {s['rules']['failed']} failed, {s['rules']['passed']} passed, "
              f"{s['rules']['error']} errors")
-    echo(f"\ndatabase: {db}\ntry: gwaudit --db {db} audit --format table\n"
-         f"     gwaudit --db {db} sql \"SELECT rule_id, severity, resource_name FROM latest_findings\"")
+    echo(f"\ndatabase: {db.path}\ntry: gwaudit --db {db.path} audit --format table\n"
+         f"     gwaudit --db {db.path} sql \"SELECT rule_id, severity, resource_name FROM latest_findings\"")
     demo_report(db, out_dir, echo)
-    return db
+    return db.path

@@ -3,8 +3,8 @@ how the findings moved (new, resolved, resolved because the resource went, still
 waived).
 
     from gwaudit.diff import diff_snapshots
-    d = diff_snapshots("gwaudit.duckdb", "previous", "latest")
-    d.to_dict()        # DESIGN.md "Diff (JSON)"
+    d = diff_snapshots(db, "previous", "latest")
+    d.to_dict()        # README, "Diffs" (JSON)
 
 How it stays fast on large snapshots: versions are content-addressed, so an unchanged resource
 has the same version id in both snapshots and DuckDB drops it with one multiset difference over
@@ -18,17 +18,20 @@ change; only the remaining pairs are fetched, parsed and walked in Python.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Sequence
 
 import duckdb
 
 from . import families as fam
+from .db import Database, family_status, literal, resolve_snapshot, snapshot_info
+from .db.layout import identity_sql, version_table
 from .errors import IncompleteEvidence, UsageError
+from .findings.delta import GROUPS as FINDING_GROUPS
+from .findings.delta import FindingsDelta, findings_delta
+from .jsonwalk import FieldChange, walk_json
 from .output import jsonable
-from .store import Store, _jpath, _lit, _q, family_status, resolve_snapshot, snapshot_info
 
 #: Attribution fields read from both versions of a changed resource (``changed_by``).
 ATTRIBUTION = ("last_modified_by_email", "last_modified_by_name", "last_modified_at", "last_change_note",
@@ -40,23 +43,12 @@ _CREATED = ("created_by_email", "created_by_name", "change_reason", "change_sour
 # ---------------------------------------------------------------- results
 
 @dataclass
-class Change:
-    path: str
-    """JSON path of the changed value inside the resource, e.g. ``$.targets[0].alias``."""
-    before: Any
-    after: Any
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "before": jsonable(self.before), "after": jsonable(self.after)}
-
-
-@dataclass
 class ResourceChange:
     key: str
     """The resource's natural identity as a string (``Family.identity_of``)."""
     name: str | None
     changed_by: dict[str, Any] | None = None
-    changes: list[Change] = field(default_factory=list)
+    changes: list[FieldChange] = field(default_factory=list)
 
     def to_dict(self, kind: str) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "name": self.name}
@@ -93,36 +85,12 @@ class FamilyDiff:
                 "modified": [r.to_dict("modified") for r in self.modified]}
 
 
-FINDING_GROUPS = ("new", "resolved", "resolved_deleted", "open", "waived")
-FINDING_KEYS = ("fingerprint", "rule_id", "resource_id", "resource_name", "family", "severity", "title",
-                "status", "message")
-
-
-@dataclass
-class FindingsDiff:
-    status: str = "compared"
-    """``compared``, or ``not comparable: <why>`` when a snapshot was never audited."""
-    new: list[dict[str, Any]] = field(default_factory=list)
-    resolved: list[dict[str, Any]] = field(default_factory=list)
-    resolved_deleted: list[dict[str, Any]] = field(default_factory=list)
-    open: list[dict[str, Any]] = field(default_factory=list)
-    waived: list[dict[str, Any]] = field(default_factory=list)
-    not_evaluated: list[dict[str, Any]] = field(default_factory=list)
-    """Old findings whose rule could not be evaluated on the new snapshot (neither resolved nor open)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": self.status}
-        for group in FINDING_GROUPS + ("not_evaluated",):
-            out[group] = [jsonable(f) for f in getattr(self, group)]
-        return out
-
-
 @dataclass
 class SnapshotDiff:
     old: dict[str, Any]
     new: dict[str, Any]
     families: dict[str, FamilyDiff]
-    findings: FindingsDiff
+    findings: FindingsDelta
     include_volatile: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -153,19 +121,19 @@ class SnapshotDiff:
 
 # ---------------------------------------------------------------- entry points
 
-def diff_snapshots(db: Path | str | duckdb.DuckDBPyConnection, old: str | int | None = "previous",
+def diff_snapshots(db: Database | Path | str | duckdb.DuckDBPyConnection, old: str | int | None = "previous",
                    new: str | int | None = "latest", *, families: Sequence[str] | None = None,
-                   include_volatile: bool = False, wait: float = 30.0) -> SnapshotDiff:
+                   include_volatile: bool = False) -> SnapshotDiff:
     """Compare snapshot ``old`` with ``new`` (ids, ``latest``, ``previous`` or dates).
 
-    ``db`` is a database path or an open DuckDB connection to one. ``families`` limits the
-    comparison (default: every family); ``include_volatile`` also reports fields that change
-    without anyone changing configuration (``Family.volatile``).
+    ``db`` is the database (or an open connection to it). ``families`` limits the comparison
+    (default: every family); ``include_volatile`` also reports fields that change without anyone
+    changing configuration (``Family.volatile``).
     """
     if isinstance(db, duckdb.DuckDBPyConnection):
         return compare(db, resolve_snapshot(db, old), resolve_snapshot(db, new), families=families,
                        include_volatile=include_volatile)
-    with Store(db, wait=wait).reader() as con:
+    with Database.of(db).reader() as con:
         return compare(con, resolve_snapshot(con, old), resolve_snapshot(con, new), families=families,
                        include_volatile=include_volatile)
 
@@ -194,7 +162,7 @@ def compare(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, *, familie
     if comparable and old_id != new_id:
         _diff_families(con, old_id, new_id, comparable, out, include_volatile)
     names = {f.name for f in chosen} if families else None
-    findings = diff_findings(con, old_id, new_id, families=names)
+    findings = findings_delta(con, old_id, new_id, families=names)
     return SnapshotDiff(snapshot_info(con, old_id), snapshot_info(con, new_id), out, findings, include_volatile)
 
 
@@ -213,22 +181,6 @@ def not_comparable(family: str, old_id: int, old: dict[str, Any] | None, new_id:
 
 # ---------------------------------------------------------------- resources
 
-def stable_sql(con: duckdb.DuckDBPyConnection, families: Sequence[fam.Family], table: str = "v") -> dict[str, str]:
-    """Per family, SQL for ``stable_sha256``, or NULL on a database no writer has upgraded yet
-    (then volatile-only changes are found by walking the JSON instead)."""
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = 'main' "
-                                      "AND column_name = 'stable_sha256'").fetchall()}
-    return {f.name: f"{table}.stable_sha256" if "rv_" + f.name in have else "CAST(NULL AS BLOB)" for f in families}
-
-
-def identity_sql(family: fam.Family, table: str = "v") -> str:
-    """SQL for :meth:`Family.identity_of` over a version table aliased ``table``."""
-    if family.natural_key is None:  # the stored resource_key is the identity
-        return f"{table}.resource_key"
-    parts = [f"COALESCE(json_extract_string({table}.raw, {_lit(_jpath(p))}), '')" for p in family.natural_key]
-    return parts[0] if len(parts) == 1 else "concat_ws('/', " + ", ".join(parts) + ")"
-
-
 def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, families: list[fam.Family],
                    out: dict[str, FamilyDiff], include_volatile: bool) -> None:
     """Two queries. The first returns the versions one snapshot holds and the other does not (a
@@ -238,11 +190,10 @@ def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, fam
     versions and of the pairs that differ beyond volatile fields (a scan that skips the JSON of
     every other row); only those are parsed and walked."""
     o, n = int(old_id), int(new_id)
-    stable = stable_sql(con, families)
     keys = " UNION ALL ".join(f"""
-        SELECT c.d > 0 AS is_old, {_lit(f.name)} AS family, v.vid, v.rowid AS rid, {identity_sql(f)} AS ident,
-               v.resource_name AS name, {stable[f.name]} AS stable
-        FROM c JOIN {_q('rv_' + f.name)} v ON v.vid = c.vid""" for f in families)
+        SELECT c.d > 0 AS is_old, {literal(f.name)} AS family, v.vid, v.rowid AS rid, {identity_sql(f)} AS ident,
+               v.resource_name AS name, v.stable_sha256 AS stable
+        FROM c JOIN {version_table(f)} v ON v.vid = c.vid""" for f in families)
     volatile_filter = "" if include_volatile else """,
         -- one version on each side, equal apart from volatile fields: counted, not returned
         v AS (SELECT family, ident FROM x GROUP BY family, ident
@@ -278,11 +229,11 @@ def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, fam
             for row in (old, new) if new is not None else ():
                 if row is not None:
                     wanted.setdefault(family, []).append(row[3])
-    attr = "[" + ", ".join(_lit("$." + a) for a in ATTRIBUTION) + "]"
+    attr = "[" + ", ".join(literal("$." + a) for a in ATTRIBUTION) + "]"
     names = sorted(wanted)
     items = {vid: (a, raw) for vid, a, raw in con.execute(" UNION ALL ".join(f"""
         SELECT v.vid, json_extract_string(v.raw, {attr}), v.raw
-        FROM {_q('rv_' + name)} v WHERE v.rowid IN (SELECT unnest($r{i}))""" for i, name in enumerate(names)),
+        FROM {version_table(name)} v WHERE v.rowid IN (SELECT unnest($r{i}))""" for i, name in enumerate(names)),
         {f"r{i}": wanted[name] for i, name in enumerate(names)}).fetchall()} if names else {}
     pairs.sort(key=lambda p: (p[0], (p[3] or p[2])[5] or "", p[1]))
     for family, ident, old, new in pairs:
@@ -338,148 +289,3 @@ def changed_by(old: dict[str, str | None], new: dict[str, str | None]) -> dict[s
     if any(old.get(k) != new.get(k) for k in _CREATED):
         return _person(new["created_by_email"], new["created_by_name"], None, _version_note(new))
     return None
-
-
-# ---------------------------------------------------------------- JSON walk
-
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _child(path: str, key: str) -> str:
-    return f"{path}.{key}" if _IDENT.fullmatch(key) else f"{path}[{json.dumps(key)}]"
-
-
-def same(a: Any, b: Any) -> bool:
-    """JSON equality that tells ``true`` from ``1`` and treats a missing member like ``null``."""
-    if isinstance(a, bool) or isinstance(b, bool):
-        return type(a) is type(b) and a == b
-    if isinstance(a, dict) and isinstance(b, dict):
-        return all(same(a.get(k), b.get(k)) for k in a.keys() | b.keys())
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, (dict, list)) or isinstance(b, (dict, list)):
-        return False
-    return a == b
-
-
-_SCALARS = (str, int, float, type(None))
-
-
-def walk_json(before: Any, after: Any, *, skip: Iterable[str] = (), path: str = "$",
-              dotted: str = "") -> Iterator[Change]:
-    """Every changed value between two JSON documents as a :class:`Change`.
-
-    Objects are compared member by member (a missing member equals ``null``); lists of the same
-    length element by element; a list whose length changed is one change of the whole list.
-    ``skip`` holds dotted member paths (volatile fields) left out. Each value is visited once.
-    """
-    skip = skip if isinstance(skip, (set, frozenset)) else frozenset(skip)
-    if isinstance(before, dict) and isinstance(after, dict):
-        for k in list(before) + [k for k in after if k not in before]:
-            a, b = before.get(k), after.get(k)
-            if type(a) is type(b) and isinstance(a, _SCALARS) and a == b:
-                continue  # the common case, decided without a call
-            sub = f"{dotted}.{k}" if dotted else k
-            if sub not in skip:
-                yield from walk_json(a, b, skip=skip, path=_child(path, k), dotted=sub)
-    elif isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        for i, (a, b) in enumerate(zip(before, after)):
-            if not (type(a) is type(b) and isinstance(a, _SCALARS) and a == b):
-                yield from walk_json(a, b, skip=skip, path=f"{path}[{i}]", dotted=dotted)
-    elif not same(before, after):
-        yield Change(path, before, after)
-
-
-# ---------------------------------------------------------------- findings
-
-def _has_findings(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN ('findings', 'rule_results') "
-                       "AND schema_name = 'main'").fetchone()[0] == 2
-
-
-def _audited(con: duckdb.DuckDBPyConnection, sid: int) -> bool:
-    return con.execute("SELECT count(*) FROM rule_results WHERE snapshot_id = ?", [sid]).fetchone()[0] > 0
-
-
-def _findings(con: duckdb.DuckDBPyConnection, sid: int, families: set[str] | None) -> dict[str, dict[str, Any]]:
-    cur = con.execute(f"SELECT {', '.join(FINDING_KEYS)} FROM findings WHERE snapshot_id = ? "
-                      "ORDER BY rule_id, resource_id", [sid])
-    out = {}
-    for row in cur.fetchall():
-        f = dict(zip(FINDING_KEYS, row))
-        if families is None or f["family"] in families:
-            out[f["fingerprint"]] = f
-    return out
-
-
-def diff_findings(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, *,
-                  families: set[str] | None = None) -> FindingsDiff:
-    """How findings moved between two audited snapshots (matched by fingerprint)."""
-    if not _has_findings(con):
-        return FindingsDiff(status="not comparable: no snapshot has been audited (run gwaudit audit)")
-    missing = [sid for sid in dict.fromkeys((old_id, new_id)) if not _audited(con, sid)]
-    if missing:
-        which = " and ".join(f"snapshot {sid}" for sid in missing)
-        return FindingsDiff(status=f"not comparable: {which} not audited (run gwaudit audit --snapshot ID)")
-    old, new = _findings(con, old_id, families), _findings(con, new_id, families)
-    evaluated = {r[0] for r in con.execute(
-        "SELECT rule_id FROM rule_results WHERE snapshot_id = ? AND status IN ('pass', 'fail')", [new_id]).fetchall()}
-    out = FindingsDiff()
-    for fp, f in new.items():
-        before = old.get(fp)
-        if f["status"] == "waived":
-            if before is None or before["status"] != "waived":
-                out.waived.append(f)
-        elif before is None:
-            out.new.append(f)
-        else:
-            out.open.append(f)
-    gone = [f for fp, f in old.items() if fp not in new]
-    present = _present_identities(con, old_id, new_id, {f["family"] for f in gone})
-    for f in gone:
-        if f["rule_id"] not in evaluated:
-            out.not_evaluated.append(f)
-        elif _deleted(f, present):
-            out.resolved_deleted.append(f)
-        else:
-            out.resolved.append(f)
-    return out
-
-
-def _present_identities(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int,
-                        names: set[str]) -> dict[str, dict[str, dict[str, str]]]:
-    """Per family and side, every way a finding's resource_id may name a resource (its key,
-    natural identity and name fields) mapped to the resource's natural identity."""
-    out: dict[str, dict[str, dict[str, str]]] = {}
-    for name in names:
-        family = fam.BY_NAME.get(name)
-        if family is None:
-            continue
-        ident = identity_sql(family)
-        alias = ("json_extract_string(v.raw, '$.model_alias')" if family.name in ("model_routes", "user_models")
-                 else "NULL")
-        rows = con.execute(f"""
-            SELECT m.snapshot_id, v.resource_key, {ident}, {alias}
-            FROM snapshot_resources m JOIN {_q('rv_' + name)} v ON v.vid = m.vid
-            WHERE m.family = {_lit(name)} AND m.snapshot_id IN ({int(old_id)}, {int(new_id)})""").fetchall()
-        sides: dict[str, dict[str, str]] = {"old": {}, "new": {}}
-        for sid, key, nat, al in rows:
-            side = sides["old" if sid == old_id else "new"]
-            for k in (key, nat, al):
-                if k:
-                    side.setdefault(k, nat)
-            if sid == old_id and sid == new_id:
-                sides["new"].update(side)
-        out[name] = sides
-    return out
-
-
-def _deleted(finding: dict[str, Any], present: dict[str, dict[str, dict[str, str]]]) -> bool:
-    """The finding's resource existed in the old snapshot and its identity is gone from the new."""
-    sides = present.get(finding["family"])
-    if not sides:
-        return False
-    nat = sides["old"].get(str(finding["resource_id"]))
-    if nat is None:  # not a resource of the family (e.g. 'org'): cannot be deleted
-        return False
-    return nat not in sides["new"] and str(finding["resource_id"]) not in sides["new"]

@@ -1,8 +1,8 @@
 """Rendering diffs and resource histories for a terminal or CSV (JSON is ``to_dict()``).
 
-Text groups changes by family; colour (ANSI) only when asked, which the command line does
-when stdout is a terminal. Text from the API is shown with bidi and control characters escaped
-(:func:`gwaudit.output.terminal_text`); CSV keeps it as it is.
+Text groups changes by family; colour through a ``style`` function (plain by default; the
+command line passes click.style when stdout is a terminal). Text from the API is shown with bidi
+and control characters escaped (:func:`gwaudit.output.terminal_text`); CSV keeps it as it is.
 """
 
 from __future__ import annotations
@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
-import click
-
 from .diff import FINDING_GROUPS, SnapshotDiff
-from .output import cell, csv_text, jsonable, terminal_text as _t
+from .output import Styler, cell, csv_text, jsonable, plain, terminal_text as _t
 
 _FINDING_LABEL = {"new": "new", "resolved": "resolved", "resolved_deleted": "resolved (resource deleted)",
                   "open": "still open", "waived": "newly waived", "not_evaluated": "not evaluated"}
@@ -83,9 +81,8 @@ def _snap(info: dict[str, Any]) -> str:
     return f"snapshot {info['id']} ({cell(info['taken_at'])}{status})"
 
 
-def diff_text(d: SnapshotDiff, *, color: bool = False) -> str:
-    def s(text: str, **style: Any) -> str:
-        return click.style(text, **style) if color else text
+def diff_text(d: SnapshotDiff, *, style: Styler = plain) -> str:
+    s = style
 
     lines = [s(f"{_snap(d.old)} -> {_snap(d.new)}", bold=True)]
     c = d.counts()

@@ -1,6 +1,6 @@
 """One exception tree for gwaudit; every error carries its exit code and a hint.
 
-Exit codes are documented once, here and in README (DESIGN.md's table):
+Exit codes are documented once, here and in README ("Exit codes"):
 
     0  done; no finding at or above --fail-on
     1  findings at or above --fail-on
@@ -56,6 +56,24 @@ class IncompleteEvidence(GwauditError):
     """Evidence is incomplete; the work that could be done was done and stored."""
 
     exit_code = EXIT_INCOMPLETE
+
+    @classmethod
+    def families(cls, failed: list[str], *, snapshot_id: int | None = None, hint: str | None = None
+                 ) -> "IncompleteEvidence":
+        """Families that could not be collected; the snapshot is stored, marked incomplete."""
+        n = len(failed)
+        where = f"; snapshot {snapshot_id} is stored and marked incomplete" if snapshot_id is not None else ""
+        return cls(f"evidence incomplete: {n} famil{'y' if n == 1 else 'ies'} could not be collected "
+                   f"({', '.join(failed)}){where}",
+                   hint=hint or "the snapshot is stored and marked incomplete; rules reading those families "
+                                "report 'error', never 'pass'")
+
+    @classmethod
+    def rules(cls, rule_ids: list[str]) -> "IncompleteEvidence":
+        """Rules that could not be evaluated; the other rules' findings are stored."""
+        return cls(f"evidence incomplete: {len(rule_ids)} rule(s) could not be evaluated: {', '.join(rule_ids)}",
+                   hint="the other rules' findings are stored; see each rule's error above "
+                        "(or 'rules' in --format json)")
 
 
 class RuntimeFailure(GwauditError):

@@ -6,7 +6,7 @@ an endpoint path, a response shape or a resource identity.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from pydantic import BaseModel
@@ -55,11 +55,6 @@ class Family:
     def endpoint(self) -> str:
         return API_ROOT + self.path
 
-    def key_of(self, item: dict[str, Any]) -> str:
-        if not self.key:
-            return self.name
-        return "/".join(_str(dig(item, p)) for p in self.key)
-
     @property
     def identity(self) -> tuple[str, ...]:
         """Dotted paths identifying a resource across snapshots (``natural_key`` or ``key``)."""
@@ -71,9 +66,6 @@ class Family:
         if not self.identity:
             return self.name
         return "/".join(_str(dig(item, p)) for p in self.identity)
-
-    def name_of(self, item: dict[str, Any]) -> str:
-        return "/".join(_str(dig(item, p)) for p in self.name_field) if self.name_field else self.name
 
     def items_of(self, body: Any) -> list[Any]:
         """The resource list inside a response body of this family's shape."""

@@ -1,7 +1,7 @@
 """One resource's versions over time, with what changed each time.
 
     from gwaudit.history import resource_history
-    h = resource_history("gwaudit.duckdb", "0246815e-d705-4eb7-9140-f99e587839f0")
+    h = resource_history(db, "0246815e-d705-4eb7-9140-f99e587839f0")
     for event in h.events: ...
 
 A resource is named by its key (the API id, ``<provider_id>/<upstream_model>`` for route health,
@@ -20,11 +20,12 @@ from typing import Any
 import duckdb
 
 from . import families as fam
-from .diff import (ATTRIBUTION, Change, _attr, changed_by, created_by, identity_sql, select_families, stable_sql,
-                   walk_json)
+from .db import Database, literal
+from .db.layout import identity_sql, version_table
+from .diff import ATTRIBUTION, _attr, changed_by, created_by, select_families
 from .errors import UsageError
-from .output import jsonable
-from .store import Store, _lit, _q
+from .jsonwalk import FieldChange, walk_json
+from .output import Styler, jsonable, plain
 
 
 @dataclass
@@ -36,7 +37,7 @@ class HistoryEvent:
     version_id: int | None = None
     name: str | None = None
     changed_by: dict[str, Any] | None = None
-    changes: list[Change] = field(default_factory=list)
+    changes: list[FieldChange] = field(default_factory=list)
     until_snapshot_id: int | None = None
     """The last snapshot holding this version (for added/modified/re-added)."""
     until_taken_at: Any = None
@@ -77,14 +78,14 @@ class ResourceHistory:
 
 
 def resource_history(db: Path | str | duckdb.DuckDBPyConnection, ident: str, *, family: str | None = None,
-                     include_volatile: bool = False, wait: float = 30.0) -> ResourceHistory:
+                     include_volatile: bool = False) -> ResourceHistory:
     """The versions of one resource across every stored snapshot (oldest first).
 
     Raises UsageError when nothing matches ``ident`` or when it matches resources of several
     families (then pass ``family``)."""
     if isinstance(db, duckdb.DuckDBPyConnection):
         return _history(db, ident, family, include_volatile)
-    with Store(db, wait=wait).reader() as con:
+    with Database.of(db).reader() as con:
         return _history(con, ident, family, include_volatile)
 
 
@@ -94,7 +95,7 @@ def find_resource(con: duckdb.DuckDBPyConnection, ident: str, family: str | None
     matches: list[tuple[fam.Family, str]] = []
     for f in select_families([family] if family else None):
         rows = con.execute(f"""
-            SELECT DISTINCT {identity_sql(f)} FROM {_q('rv_' + f.name)} v
+            SELECT DISTINCT {identity_sql(f)} FROM {version_table(f)} v
             WHERE v.resource_key = $id OR {identity_sql(f)} = $id
             ORDER BY 1 LIMIT 2""", {"id": ident}).fetchall()
         matches += [(f, r[0]) for r in rows]
@@ -120,17 +121,16 @@ def _history(con: duckdb.DuckDBPyConnection, ident: str, family_name: str | None
         SELECT s.id, s.taken_at, c.status FROM snapshots s
         LEFT JOIN collection_status c ON c.snapshot_id = s.id AND c.family = ?
         ORDER BY s.taken_at, s.id""", [family.name]).fetchall()
-    attr = "[" + ", ".join(_lit("$." + a) for a in ATTRIBUTION) + "]"
-    stable = stable_sql(con, [family])[family.name]
+    attr = "[" + ", ".join(literal("$." + a) for a in ATTRIBUTION) + "]"
     rows = con.execute(f"""
-        SELECT m.snapshot_id, v.vid, v.resource_name, {stable}, json_extract_string(v.raw, {attr})
-        FROM snapshot_resources m JOIN {_q('rv_' + family.name)} v ON v.vid = m.vid
-        WHERE m.family = {_lit(family.name)} AND {identity_sql(family)} = $key
+        SELECT m.snapshot_id, v.vid, v.resource_name, v.stable_sha256, json_extract_string(v.raw, {attr})
+        FROM snapshot_resources m JOIN {version_table(family)} v ON v.vid = m.vid
+        WHERE m.family = {literal(family.name)} AND {identity_sql(family)} = $key
         ORDER BY m.snapshot_id, m.file_no, m.ord""", {"key": key}).fetchall()
     present: dict[int, tuple[int, str, str, Any]] = {}
     for sid, vid, name, stable, a in rows:
         present.setdefault(sid, (vid, name, stable, a))
-    raws = dict(con.execute(f"SELECT vid, raw FROM {_q('rv_' + family.name)} WHERE vid IN (SELECT unnest($v))",
+    raws = dict(con.execute(f"SELECT vid, raw FROM {version_table(family)} WHERE vid IN (SELECT unnest($v))",
                             {"v": sorted({p[0] for p in present.values()})}).fetchall()) if present else {}
     skip = () if include_volatile else family.volatile
     events: list[HistoryEvent] = []
@@ -174,14 +174,12 @@ def _history(con: duckdb.DuckDBPyConnection, ident: str, family_name: str | None
     return ResourceHistory(family.name, key, name, events, include_volatile)
 
 
-def history_text(h: ResourceHistory, *, color: bool = False) -> str:
-    import click
-
+def history_text(h: ResourceHistory, *, style: Styler = plain) -> str:
+    """The history for a terminal; ``style`` colours it (the CLI passes click.style on a TTY)."""
     from .diffview import change_lines, person_text
     from .output import terminal_text as _t
 
-    def s(text: str, **style: Any) -> str:
-        return click.style(text, **style) if color else text
+    s = style
 
     label = _t(f"{h.family} {h.key}" + (f" ({h.name})" if h.name and h.name != h.key else ""))
     lines = [s(label, bold=True) + f": {h.versions} version{'s' if h.versions != 1 else ''}"

@@ -12,8 +12,6 @@ import json
 import os
 import socket
 import sys
-import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,26 +113,9 @@ class WriteLock:
             pass
         self._lock.release()
 
-    @property
-    def held(self) -> bool:
-        return self._depth > 0
-
     def __enter__(self) -> "WriteLock":
         self.acquire()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-def since(holder: dict[str, Any] | None) -> datetime | None:
-    if holder and holder.get("since"):
-        try:
-            return parse_ts(holder["since"])
-        except ValueError:
-            return None
-    return None
-
-
-def sleep_backoff(attempt: int) -> None:
-    time.sleep(min(0.05 * (2 ** attempt), 0.5))

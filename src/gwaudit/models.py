@@ -5,7 +5,7 @@ Conventions, so that the API can drift without breaking an audit:
 
 * every model keeps unknown fields (``extra="allow"``);
 * enumerations are plain strings annotated with :class:`Known`; a value outside the
-  documented set is kept and reported as schema drift by :func:`check_items`;
+  documented set is kept and reported as schema drift by the store (:mod:`gwaudit.db.drift`);
 * timestamps accept ``Z``, ``+00:00`` and fractional seconds of any length;
 * fields documented as required are required: a missing one is reported as drift too,
   never an exception that stops collection.
@@ -16,14 +16,11 @@ The store derives each family view's typed columns from these annotations
 
 from __future__ import annotations
 
-import json
-import types
-import typing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Optional, Union
+from typing import Annotated, Any, Optional
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from .timeutil import parse_ts
 
@@ -421,199 +418,3 @@ class AgentRuntimeProfile(GwModel):
 
     slug: str
     name: Optional[str] = None
-
-
-# ---------------------------------------------------------------- drift checks
-
-@dataclass(frozen=True)
-class Drift:
-    """A departure from the documented schema: kept, reported, never fatal."""
-
-    family: str
-    index: int  # position in the response's item list
-    path: str  # e.g. "effective_pricing.source"
-    kind: str  # "unknown_enum" | "type" | "missing"
-    value: str  # the offending value (JSON), or the error text
-    detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"family": self.family, "index": self.index, "path": self.path, "kind": self.kind,
-                "value": self.value, "detail": self.detail}
-
-
-def _unwrap(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
-    """Strip Optional/Annotated; return (base type, metadata)."""
-    meta: tuple[Any, ...] = ()
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            args = typing.get_args(annotation)
-            annotation, meta = args[0], meta + tuple(args[1:])
-            continue
-        if origin in (Union, types.UnionType):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            if len(args) == 1:
-                annotation = args[0]
-                continue
-        return annotation, meta
-
-
-def _known(meta: tuple[Any, ...]) -> Known | None:
-    return next((m for m in meta if isinstance(m, Known)), None)
-
-
-def _enum_drift(family: str, index: int, model: BaseModel, prefix: str, out: list[Drift]) -> None:
-    for name, field in type(model).model_fields.items():
-        value = getattr(model, name, None)
-        if value is None:
-            continue
-        base, meta = _unwrap(field.annotation)
-        path = f"{prefix}{field.alias or name}"
-        known = _known(meta + tuple(field.metadata))
-        if known is not None and isinstance(value, str) and value not in known.values:
-            out.append(Drift(family, index, path, "unknown_enum", json.dumps(value),
-                             f"{value!r} is not one of the documented values {', '.join(known.values)}"))
-        if isinstance(value, BaseModel):
-            _enum_drift(family, index, value, path + ".", out)
-        elif isinstance(value, list):
-            for j, item in enumerate(value):
-                if isinstance(item, BaseModel):
-                    _enum_drift(family, index, item, f"{path}[{j}].", out)
-
-
-def check_items(family: str, model: type[BaseModel], items: list[Any]) -> list[Drift]:
-    """Validate ``items`` against ``model``; return every drift found. Never raises."""
-    drifts: list[Drift] = []
-    adapter = _list_adapter(model)
-    try:
-        parsed = adapter.validate_python(items)
-        for i, m in enumerate(parsed):
-            _enum_drift(family, i, m, "", drifts)
-        return drifts
-    except ValidationError:
-        pass
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            drifts.append(Drift(family, i, "", "type", json.dumps(item)[:200], "item is not a JSON object"))
-            continue
-        try:
-            m = model.model_validate(item)
-        except ValidationError as exc:
-            for err in exc.errors(include_url=False):
-                path = ".".join(str(p) for p in err["loc"])
-                kind = "missing" if err["type"] == "missing" else "type"
-                value = "" if kind == "missing" else json.dumps(err.get("input"), default=str)[:200]
-                drifts.append(Drift(family, i, path, kind, value, err["msg"]))
-            continue
-        _enum_drift(family, i, m, "", drifts)
-    return drifts
-
-
-_ADAPTERS: dict[type, TypeAdapter] = {}
-
-
-def _list_adapter(model: type[BaseModel]) -> TypeAdapter:
-    adapter = _ADAPTERS.get(model)
-    if adapter is None:
-        adapter = _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
-    return adapter
-
-
-# ---------------------------------------------------------------- checks compiled to SQL
-
-@dataclass(frozen=True)
-class FieldCheck:
-    """What the store checks about one declared field, compiled from the model.
-
-    Bulk validation runs in DuckDB over every new version (vectorised): the models stay the
-    one definition of the schema, and :func:`check_items` applies the same rules in Python.
-    """
-
-    field: str  # dotted path from the item root
-    display: str  # path as shown in drift reports (lists as ``targets[].kind``)
-    sql_type: str
-    top_level: bool
-    required: bool
-    nullable: bool
-    json_kind: str | None  # "ARRAY" / "OBJECT" for JSON-typed fields
-    known: tuple[str, ...] | None
-    list_path: str | None  # JSON path with [*] when the field sits inside a list
-
-    @property
-    def column(self) -> str:
-        return self.field
-
-
-def _sql_type(base: Any) -> str:
-    if base is bool:
-        return "BOOLEAN"
-    if base is int:
-        return "BIGINT"
-    if base is float:
-        return "DOUBLE"
-    if base is datetime:
-        return "TIMESTAMPTZ"
-    if base is str:
-        return "VARCHAR"
-    return "JSON"
-
-
-def _json_kind(base: Any) -> str | None:
-    origin = typing.get_origin(base) or base
-    if origin is list:
-        return "ARRAY"
-    if origin is dict or (isinstance(base, type) and issubclass(base, BaseModel)):
-        return "OBJECT"
-    return None
-
-
-def _is_model(base: Any) -> bool:
-    return isinstance(base, type) and issubclass(base, BaseModel)
-
-
-def _walk(model: type[BaseModel], prefix: str, display: str, list_prefix: str | None,
-          out: list[FieldCheck]) -> None:
-    for name, field in model.model_fields.items():
-        key = field.alias or name
-        base, meta = _unwrap(field.annotation)
-        nullable = _allows_none(field.annotation)
-        known = _known(meta + tuple(field.metadata))
-        top = not prefix and list_prefix is None
-        path = prefix + key
-        shown = display + key
-        if top or known is not None:
-            out.append(FieldCheck(
-                field=path, display=shown, sql_type=_sql_type(base), top_level=top,
-                required=field.is_required(), nullable=nullable, json_kind=_json_kind(base),
-                known=known.values if known else None,
-                list_path=(list_prefix + key) if list_prefix is not None else None))
-        if _is_model(base):
-            _walk(base, path + ".", shown + ".",
-                  (list_prefix + key + ".") if list_prefix is not None else None, out)
-        elif typing.get_origin(base) is list:
-            (inner,) = typing.get_args(base) or (Any,)
-            inner, _ = _unwrap(inner)
-            if _is_model(inner):
-                lp = (list_prefix if list_prefix is not None else "$.") + key + "[*]."
-                _walk(inner, path + "[].", shown + "[].", lp, out)
-
-
-def _allows_none(annotation: Any) -> bool:
-    origin = typing.get_origin(annotation)
-    if origin is Annotated:
-        return _allows_none(typing.get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        return any(a is type(None) or _allows_none(a) for a in typing.get_args(annotation))
-    return annotation is type(None) or annotation is Any
-
-
-_CHECKS: dict[type, list[FieldCheck]] = {}
-
-
-def field_checks(model: type[BaseModel]) -> list[FieldCheck]:
-    checks = _CHECKS.get(model)
-    if checks is None:
-        checks = []
-        _walk(model, "", "", None, checks)
-        _CHECKS[model] = checks
-    return checks

@@ -31,10 +31,10 @@ from . import __version__
 from .errors import ConfigError
 from .logsetup import get
 from .redact import redact_obj, register
+from .severity import SEVERITIES
 
 log = get("notify")
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
 DEFAULT_MAX_BYTES = 256 * 1024
 MIN_MAX_BYTES = 4096
 """The smallest cap accepted: the summary without its lists always fits."""

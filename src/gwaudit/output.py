@@ -9,9 +9,21 @@ import math
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from .timeutil import format_ts
+
+
+class Styler(Protocol):
+    """How text renderers colour their output: ``style(text, fg="red", bold=True)``. The library
+    renders plain text (:func:`plain`); the command line passes ``click.style`` on a terminal."""
+
+    def __call__(self, text: str, **style: Any) -> str: ...
+
+
+def plain(text: str, **_style: Any) -> str:
+    """The styler that adds nothing."""
+    return text
 
 
 def jsonable(value: Any) -> Any:

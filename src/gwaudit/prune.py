@@ -1,7 +1,7 @@
 """Retention: remove snapshots outside a keep-policy, then give the space back to the disk.
 
     from gwaudit.prune import Policy, prune
-    result = prune("gwaudit.duckdb", Policy(daily=7, weekly=4, monthly=12, quarterly=8))
+    result = prune(db, Policy(daily=7, weekly=4, monthly=12, quarterly=8))
 
 The policy keeps, for each of the N most recent days (weeks, months, quarters) that hold a
 snapshot, the newest snapshot of that period; the newest snapshot overall is always kept. Every
@@ -9,24 +9,20 @@ other snapshot is removed with everything recorded about it (collection status, 
 rule results, any table with a ``snapshot_id`` column); a resource version still held by a kept
 snapshot stays, one no snapshot holds any more is deleted.
 
-DuckDB does not shrink a file when rows are deleted, so the database is then rewritten: under the
-store's write lock it is copied into a new file (``COPY FROM DATABASE``), which atomically
-replaces the old one (owner-only, like every gwaudit database).
+The deletion and the rewrite that gives the space back to the disk are
+:mod:`gwaudit.db.maintenance`'s.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-import duckdb
-
-from . import families as fam
-from .errors import RuntimeFailure, UsageError
-from .store import BLOCK_SIZE, Store, _connect, _q, transaction
+from .db import Database
+from .db.maintenance import compact, db_bytes, delete_snapshots
+from .errors import UsageError
 
 PERIODS = ("daily", "weekly", "monthly", "quarterly")
 
@@ -125,107 +121,21 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def db_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in (path, Path(str(path) + ".wal")) if p.exists())
-
-
-def prune(db: Path | str, policy: Policy, *, dry_run: bool = False, wait: float = 30.0) -> PruneResult:
+def prune(db: Database | Path | str, policy: Policy, *, dry_run: bool = False) -> PruneResult:
     """Apply ``policy``; with ``dry_run`` only say what would go."""
-    store = Store(db, wait=wait)
+    db = Database.of(db)
     if dry_run:
-        with store.reader() as con:
+        with db.reader() as con:
             snaps = con.execute("SELECT id, taken_at FROM snapshots").fetchall()
-        return PruneResult(policy, plan(snaps, policy), True, db_bytes(store.path), db_bytes(store.path))
-    if not store.path.exists():
-        raise UsageError(f"no database at {store.path}", hint="point --db / GWAUDIT_DB at your database")
-    with store.lock:
-        before = db_bytes(store.path)
-        with store.writer() as con:
+        return PruneResult(policy, plan(snaps, policy), True, db_bytes(db.path), db_bytes(db.path))
+    db.require()
+    with db.lock:
+        before = db_bytes(db.path)
+        with db.writer() as con:
             snaps = con.execute("SELECT id, taken_at FROM snapshots").fetchall()
             planned = plan(snaps, policy)
             gone = [s.id for s in planned if not s.keep]
             versions = delete_snapshots(con, gone) if gone else 0
         if gone:
-            rewrite(store)
-        return PruneResult(policy, planned, False, before, db_bytes(store.path), versions)
-
-
-def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int]) -> int:
-    """Delete snapshots and every row about them, then the versions no snapshot holds; one
-    transaction. Returns how many versions went."""
-    id_list = ", ".join(str(int(i)) for i in ids)
-    tables = [r[0] for r in con.execute("""
-        SELECT DISTINCT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t
-          ON t.table_name = c.table_name AND t.schema_name = c.schema_name AND t.database_name = c.database_name
-        WHERE c.column_name = 'snapshot_id' AND c.schema_name = 'main' AND c.database_name = current_database()
-        ORDER BY 1""").fetchall()]
-    with transaction(con):
-        for table in tables:
-            con.execute(f"DELETE FROM {_q(table)} WHERE snapshot_id IN ({id_list})")
-        con.execute(f"DELETE FROM snapshots WHERE id IN ({id_list})")
-        removed = 0
-        for family in fam.FAMILIES:
-            rv = _q("rv_" + family.name)
-            removed += con.execute(f"""DELETE FROM {rv} WHERE vid NOT IN
-                                       (SELECT vid FROM snapshot_resources WHERE family = ?)""",
-                                   [family.name]).fetchone()[0]
-        con.execute("DELETE FROM schema_drift WHERE vid NOT IN (SELECT vid FROM snapshot_resources)")
-    return int(removed)
-
-
-def rewrite(store: Store) -> None:
-    """Reclaim free space: copy the database into a new file and atomically swap it in.
-
-    Runs under the store's write lock (re-entrant), with no other connection to the file open in
-    this process; readers in other processes keep reading the old file until they reopen."""
-    path = store.path
-    tmp = path.with_name(path.name + f".rewrite-{os.getpid()}")
-    for p in (tmp, Path(str(tmp) + ".wal")):
-        if p.exists():
-            p.unlink()
-    with store.lock:
-        con = _connect(path, read_only=False, wait=store.wait)
-        try:
-            name = con.execute("SELECT current_database()").fetchone()[0]
-            old = os.umask(0o077)
-            try:
-                con.execute(f"ATTACH '{_sql_path(tmp)}' AS gwaudit_packed (BLOCK_SIZE {BLOCK_SIZE})")
-            finally:
-                os.umask(old)
-            con.execute(f"COPY FROM DATABASE {_q(name)} TO gwaudit_packed")
-            con.execute("CHECKPOINT gwaudit_packed")
-            con.execute("DETACH gwaudit_packed")
-            con.execute("CHECKPOINT")
-        except BaseException:
-            con.close()
-            _discard(tmp)
-            raise
-        con.close()
-        if Path(str(path) + ".wal").exists() or Path(str(tmp) + ".wal").exists():
-            _discard(tmp)
-            raise RuntimeFailure(f"could not rewrite {path}: a write-ahead log was left behind",
-                                 hint="the database is unchanged apart from the pruning; run prune again")
-        os.chmod(tmp, 0o600)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        try:
-            dir_fd = os.open(path.parent, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
-def _sql_path(p: Path) -> str:
-    return str(p).replace("'", "''")
-
-
-def _discard(tmp: Path) -> None:
-    for p in (tmp, Path(str(tmp) + ".wal")):
-        try:
-            p.unlink()
-        except OSError:
-            pass
+            compact(db)
+        return PruneResult(policy, planned, False, before, db_bytes(db.path), versions)

@@ -14,16 +14,15 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from . import __version__
 from .auth import Token
 from .collector import CollectOptions, CollectResult, collect
-from .errors import (EXIT_AUTH, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_RUNTIME, AuthError,
-                     GwauditError, RuntimeFailure)
-from .lock import WriteLock
+from .db import Database
+from .errors import EXIT_AUTH, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_RUNTIME, AuthError, GwauditError
+from .formats import default_formats
 from .logsetup import get
 
 log = get("run")
@@ -37,14 +36,14 @@ def worst(*codes: int) -> int:
 
 @dataclass
 class RunOptions:
-    db: Path
+    db: Database
     collect: CollectOptions
     token: Token
     rules_dirs: Sequence[Path] = ()
     params: Optional[dict[str, dict[str, Any]]] = None
     waivers: Optional[Path] = None
     fail_on: Optional[str] = None
-    formats: Sequence[str] = ("html", "pdf", "csv", "json")
+    formats: Sequence[str] = field(default_factory=default_formats)
     out: Path = Path("reports")
     classification: str = "Internal"
     max_resources_per_rule: int = 25
@@ -55,7 +54,6 @@ class RunOptions:
     webhook_timeout: float = 10.0
     webhook_max_bytes: int = 256 * 1024
     webhook_hmac_secret: Optional[bytes] = None
-    wait: float = 30.0
     export_dir: Optional[Path] = None
     on_pdf_progress: Optional[Callable[[int, int], None]] = None
 
@@ -76,7 +74,8 @@ def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResul
     code = EXIT_OK
     reports: list[Path] = []
     try:
-        with WriteLock(opts.db, wait=opts.wait, command="gwaudit run"):
+        opts.db.lock.command = "gwaudit run"
+        with opts.db.lock:
             code = _steps(opts, summary, reports, echo)
     except AuthError as exc:
         code = EXIT_AUTH
@@ -110,7 +109,7 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
     from .rules import audit
 
     # 1. collect
-    collected: CollectResult = collect(opts.db, opts.collect, opts.token, export_dir=opts.export_dir, wait=opts.wait)
+    collected: CollectResult = collect(opts.db, opts.collect, opts.token, export_dir=opts.export_dir)
     stored = collected.stored
     sid = stored.snapshot_id
     summary.update(snapshot_id=sid, taken_at=stored.taken_at.isoformat(), org_id=collected.report.org_id,
@@ -124,9 +123,9 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
         log.warning(problem)
         code = EXIT_INCOMPLETE
 
-    # 2. audit
+    # 2. audit, once: the report below reads what it stored
     result = audit(opts.db, sid, rules_dirs=list(opts.rules_dirs), params=opts.params, waivers=opts.waivers,
-                   fail_on=opts.fail_on, wait=opts.wait)
+                   fail_on=opts.fail_on)
     code = worst(code, result.exit_code)
     for r in result.rules:
         if r.status == "error":
@@ -137,57 +136,65 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
             counts[f.severity] = counts.get(f.severity, 0) + 1
     summary["counts_by_severity"] = counts
     summary["waived"] = sum(1 for f in result.findings if f.status == "waived")
-    new, resolved = _changes_since_previous(opts.db, sid, opts.wait)
-    summary["new_findings"], summary["resolved_findings"] = new, resolved
-    echo(f"audited snapshot {sid}: {sum(counts.values())} open findings "
-         f"({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none'}); {len(new)} new, {len(resolved)} resolved")
 
-    # 3. report
+    # 3. report (which audits the previous snapshot first if it never was)
+    delta = None
     if opts.formats:
         from .report import ReportOptions, make_report
 
         made = make_report(opts.db, ReportOptions(
-            snapshot=str(sid), formats=list(opts.formats), out=opts.out, waivers=opts.waivers,
-            classification=opts.classification, max_resources_per_rule=opts.max_resources_per_rule,
-            template_dir=opts.template_dir, rules_dirs=list(opts.rules_dirs), params=opts.params,
-            on_pdf_progress=opts.on_pdf_progress), wait=opts.wait)
+            snapshot=str(sid), formats=list(opts.formats), out=opts.out, classification=opts.classification,
+            max_resources_per_rule=opts.max_resources_per_rule, template_dir=opts.template_dir,
+            rules_dirs=list(opts.rules_dirs), params=opts.params, on_pdf_progress=opts.on_pdf_progress))
         reports.extend(made.paths)
+        delta = made.data.delta
         latest = publish_latest(made.paths, opts.out)
         echo("reports: " + ", ".join(str(p) for p in made.paths))
         echo(f"latest copies in {latest}")
+    else:
+        delta = _delta_since_previous(opts.db, sid)
+    _summarise_delta(summary, delta)
+    echo(f"audited snapshot {sid}: {sum(counts.values())} open findings "
+         f"({', '.join(f'{n} {s}' for s, n in counts.items()) or 'none'}); {len(summary['new_findings'])} new, "
+         f"{len(summary['resolved_findings'])} resolved"
+         + (f", {len(summary['not_evaluated_findings'])} not evaluated" if summary["not_evaluated_findings"] else ""))
 
     # 4. retention
     if opts.retention and any(opts.retention.values()):
         from .prune import Policy, prune
 
         policy = Policy(**{k.removeprefix("keep_"): v or 0 for k, v in opts.retention.items()})
-        pruned = prune(opts.db, policy, wait=opts.wait)
+        pruned = prune(opts.db, policy)
         echo(pruned.summary())
     return code
 
 
-def _changes_since_previous(db: Path, sid: int, wait: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Findings new and resolved since the newest earlier snapshot that has stored findings."""
-    from .store import Store
+_DELTA_KEYS = ("fingerprint", "rule_id", "severity", "resource_id", "resource_name")
 
-    with Store(db, wait=wait).reader() as con:
-        prev = con.execute("""
-            SELECT s.id FROM snapshots s
-            WHERE s.taken_at < (SELECT taken_at FROM snapshots WHERE id = ?)
-              AND EXISTS (SELECT 1 FROM rule_results r WHERE r.snapshot_id = s.id)
-            ORDER BY s.taken_at DESC LIMIT 1""", [sid]).fetchone()
-        if prev is None:
-            return [], []
-        cols = "fingerprint, rule_id, severity, resource_id, resource_name"
 
-        def query(a: int, b: int) -> list[dict[str, Any]]:
-            rows = con.execute(f"""
-                SELECT {cols} FROM findings WHERE snapshot_id = ? AND status = 'fail'
-                  AND fingerprint NOT IN (SELECT fingerprint FROM findings WHERE snapshot_id = ?)
-                ORDER BY rule_id, resource_id""", [a, b]).fetchall()
-            return [dict(zip(cols.split(", "), r)) for r in rows]
+def _delta_since_previous(db: Database, sid: int) -> dict[str, Any] | None:
+    """The findings delta from the snapshot before ``sid`` (None when there is none): the one the
+    report computes, for a run that writes no report."""
+    from .findings import findings_delta
+    from .db import previous_snapshot
 
-        return query(sid, prev[0]), query(prev[0], sid)
+    with db.reader() as con:
+        prev = previous_snapshot(con, sid)
+        return None if prev is None else findings_delta(con, prev, sid).to_dict()
+
+
+def _summarise_delta(summary: dict[str, Any], delta: dict[str, Any] | None) -> None:
+    """``new_findings``, ``resolved_findings`` (resolved, with or without the resource) and
+    ``not_evaluated_findings`` of the run summary, from the one findings delta."""
+    def pick(*groups: str) -> list[dict[str, Any]]:
+        rows = [f for g in groups for f in (delta or {}).get(g, [])]
+        rows.sort(key=lambda f: (f["rule_id"], f["resource_id"]))
+        return [{k: f[k] for k in _DELTA_KEYS} for f in rows]
+
+    summary["findings_delta_status"] = (delta or {}).get("status", "no previous snapshot")
+    summary["new_findings"] = pick("new")
+    summary["resolved_findings"] = pick("resolved", "resolved_deleted")
+    summary["not_evaluated_findings"] = pick("not_evaluated")
 
 
 def publish_latest(paths: Sequence[Path], out: Path) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 import duckdb
 
 from .errors import UsageError
-from .store import Store
+from .db import Database
 
 # Statement types a read-only query may use; everything else is refused before it runs.
 _ALLOWED = {"SELECT", "EXPLAIN", "PRAGMA"}
@@ -21,13 +21,12 @@ class QueryResult:
     rows: list[tuple[Any, ...]]
 
 
-def run_query(db: Path | str, query: str, *, wait: float = 30.0) -> QueryResult:
+def run_query(db: Database | Path | str, query: str) -> QueryResult:
     """Run ``query`` on a read-only, sandboxed connection (no other files read or written).
 
     Several statements may be given; the result of the last one is returned.
     """
-    store = Store(db, wait=wait)
-    with store.reader(sandboxed=True) as con:
+    with Database.of(db).reader(sandboxed=True) as con:
         try:
             statements = con.extract_statements(query)
         except duckdb.Error as exc:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 from uuid import uuid4
 
 from . import families as fam
 from .snapshot import FamilyStatus, FolderWriter, load_folder
 from .timeutil import parse_ts
+
+if TYPE_CHECKING:
+    from .db import Database
 
 DEFAULT_GOVERNANCE = {"require_pricing_for_mappings": False, "default_model_access": "allow",
                       "require_routing_policy": False}
@@ -97,12 +100,13 @@ def _per_item_bodies(family: fam.Family, data: dict[str, Any]) -> list[tuple[dic
     return out
 
 
-def store_snapshot(db: Path | str, data: dict[str, Any], *, taken_at: datetime | str,
+def store_snapshot(db: "Database | Path | str", data: dict[str, Any], *, taken_at: datetime | str,
                    folder: Path | str | None = None, **kw: Any) -> int:
     """Write ``data`` as a snapshot folder and store it; returns the snapshot id."""
-    from .store import Store
+    from .db import Database
+    from .db.ingest import store_folder
 
-    db = Path(db)
-    root = Path(folder) if folder else db.parent / f"snapshot-{uuid4().hex[:8]}"
+    db = Database.of(db)
+    root = Path(folder) if folder else db.path.parent / f"snapshot-{uuid4().hex[:8]}"
     write_folder(root, data, taken_at=taken_at, **kw)
-    return Store(db).write_folder(load_folder(root), source="import")
+    return store_folder(db, load_folder(root), source="import").snapshot_id

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from tests.factories.budgets import budget, budget_status
+from tests.factories.ids import uid
+from tests.factories.keys import api_key
+from tests.factories.providers import provider
+from tests.factories.routes import route
+from tests.factories.snapshots import ids
 from tests.rulekit import run_rule
-
-from .factories_cat2 import api_key, budget, budget_status, ids, provider, route, uid
 
 
 # ---------------------------------------------------------------- GW-BUD-001 no org budget
@@ -43,9 +47,9 @@ def test_bud002_fires_on_warn_and_alert_org_budgets_not_on_block_or_throttle(tmp
     ]}
     rows = run_rule(tmp_path, "GW-BUD-002", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:org warn"), uid("bud:org alert"), uid("bud:org warn off")}
-    assert by_id[uid("bud:org warn off")]["message"].endswith("(the budget is also disabled)")
-    assert by_id[uid("bud:org warn")]["message"] == (
+    assert set(by_id) == {uid("budget", "org warn"), uid("budget", "org alert"), uid("budget", "org warn off")}
+    assert by_id[uid("budget", "org warn off")]["message"].endswith("(the budget is also disabled)")
+    assert by_id[uid("budget", "org warn")]["message"] == (
         "org budget 'org warn' (monthly, 500000000 tokens / 2500.0 USD) has action_on_exhaust 'warn': "
         "requests keep being served after it is exhausted")
 
@@ -64,9 +68,9 @@ def test_bud003_fires_without_threshold_below_100(tmp_path):
     ]}
     rows = run_rule(tmp_path, "GW-BUD-003", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:empty"), uid("bud:only 100"), uid("bud:missing")}
-    assert "alert thresholds [100]" in by_id[uid("bud:only 100")]["message"]
-    assert "alert thresholds []" in by_id[uid("bud:missing")]["message"]
+    assert set(by_id) == {uid("budget", "empty"), uid("budget", "only 100"), uid("budget", "missing")}
+    assert "alert thresholds [100]" in by_id[uid("budget", "only 100")]["message"]
+    assert "alert thresholds []" in by_id[uid("budget", "missing")]["message"]
 
 
 # ---------------------------------------------------------------- GW-BUD-004 cost budget vs unpriced routes
@@ -75,11 +79,11 @@ def _pricing_org():
     openai, anthropic, off = provider("openai"), provider("anthropic", model_provider="anthropic"), provider(
         "retired", enabled=False)
     routes = [
-        route("gpt-4o-mini", openai),
-        route("claude-opus", anthropic, pricing="none"),
-        route("legacy", off, pricing="none"),  # provider disabled: carries no traffic
-        route("old-unpriced", openai, pricing="none", enabled=False),
-        route("local", openai, pricing="not_metered"),
+        route(openai, "gpt-4o-mini"),
+        route(anthropic, "claude-opus", pricing_source="none"),
+        route(off, "legacy", pricing_source="none"),  # provider disabled: carries no traffic
+        route(openai, "old-unpriced", pricing_source="none", enabled=False),
+        route(openai, "local", pricing_source="not_metered"),
     ]
     return openai, anthropic, {"providers": [openai, anthropic, off], "model_routes": routes}
 
@@ -96,15 +100,15 @@ def test_bud004_fires_on_cost_budget_metering_an_unpriced_enabled_route(tmp_path
     ]
     rows = run_rule(tmp_path, "GW-BUD-004", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:org spend"), uid("bud:anthropic spend")}
-    assert by_id[uid("bud:org spend")]["unpriced_routes"] == 1
-    assert "anthropic/claude-opus" in by_id[uid("bud:org spend")]["message"]
-    assert "25000.0 USD" in by_id[uid("bud:org spend")]["message"]
+    assert set(by_id) == {uid("budget", "org spend"), uid("budget", "anthropic spend")}
+    assert by_id[uid("budget", "org spend")]["unpriced_routes"] == 1
+    assert "anthropic/claude-opus" in by_id[uid("budget", "org spend")]["message"]
+    assert "25000.0 USD" in by_id[uid("budget", "org spend")]["message"]
 
 
 def test_bud004_silent_once_the_route_is_priced(tmp_path):
     _, anthropic, data = _pricing_org()
-    data["model_routes"][1] = route("claude-opus", anthropic, pricing="org_instance")
+    data["model_routes"][1] = route(anthropic, "claude-opus", pricing_source="org_instance")
     data["token_budgets"] = [budget("org spend", cost_limit=25000.0)]
     assert run_rule(tmp_path, "GW-BUD-004", data) == []
 
@@ -114,7 +118,7 @@ def test_bud004_silent_once_the_route_is_priced(tmp_path):
 def test_bud005_reports_disabled_only(tmp_path):
     data = {"token_budgets": [budget("off", "group", scope_value="eng", enabled=False), budget("on")]}
     rows = run_rule(tmp_path, "GW-BUD-005", data)
-    assert ids(rows) == {uid("bud:off")}
+    assert ids(rows) == {uid("budget", "off")}
     assert rows[0]["message"] == "budget 'off' (scope group eng, monthly) is disabled"
 
 
@@ -123,23 +127,24 @@ def test_bud005_reports_disabled_only(tmp_path):
 def test_bud006_fires_on_missing_provider_alias_and_key(tmp_path):
     p = provider("openai")
     data = {
-        "providers": [p], "model_routes": [route("gpt-4o-mini", p)],
+        "providers": [p], "model_routes": [route(p, "gpt-4o-mini")],
         "api_keys": [api_key("ci", revoked_at="2026-01-01T00:00:00Z")],
         "token_budgets": [
             budget("ok provider", target_provider_id=p["id"]),
             budget("ok alias", target_model_alias="gpt-4o-mini"),
-            budget("ok revoked key", "api_key", scope_id=uid("key:ci")),
-            budget("gone provider", target_provider_id=uid("deleted-provider")),
+            budget("ok revoked key", "api_key", scope_id=uid("api_key", "ci")),
+            budget("gone provider", target_provider_id=uid("provider", "deleted")),
             budget("gone alias", target_model_alias="team-coder", enabled=False),
-            budget("gone key", "api_key", scope_id=uid("key:deleted")),
+            budget("gone key", "api_key", scope_id=uid("api_key", "deleted")),
         ],
     }
     rows = run_rule(tmp_path, "GW-BUD-006", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:gone provider"), uid("bud:gone alias"), uid("bud:gone key")}
-    assert f"provider {uid('deleted-provider')}, which does not exist" in by_id[uid("bud:gone provider")]["message"]
-    assert "alias 'team-coder', which no route serves" in by_id[uid("bud:gone alias")]["message"]
-    assert by_id[uid("bud:gone key")]["missing_api_key_id"] == uid("key:deleted")
+    assert set(by_id) == {uid("budget", "gone provider"), uid("budget", "gone alias"), uid("budget", "gone key")}
+    assert f"provider {uid('provider', 'deleted')}, which does not exist" in \
+        by_id[uid("budget", "gone provider")]["message"]
+    assert "alias 'team-coder', which no route serves" in by_id[uid("budget", "gone alias")]["message"]
+    assert by_id[uid("budget", "gone key")]["missing_api_key_id"] == uid("api_key", "deleted")
 
 
 # ---------------------------------------------------------------- GW-BUD-007 group without budget
@@ -151,7 +156,7 @@ def test_bud007_fires_per_group_of_active_keys_without_group_budget(tmp_path):
         api_key("old", group_name="retired", revoked_at="2026-01-01T00:00:00Z"),
         api_key("paused", group_name="paused", disabled_at="2026-01-01T00:00:00Z"),
         api_key("stale", group_name="stale", expires_at="2026-11-01T00:00:00Z"),
-        api_key("personal", kind="user", user_id=uid("alice")),
+        api_key("personal", kind="user", user_id=uid("user", "alice"), group_name=None),
     ]
     data = {"api_keys": keys, "token_budgets": [
         budget("batch budget", "group", scope_value="batch"),
@@ -189,9 +194,10 @@ def test_bud008_fires_on_enforcing_budgets_at_or_over_100(tmp_path):
     ]
     rows = run_rule(tmp_path, "GW-BUD-008", {"token_budget_status": status})
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:block"), uid("bud:throttle"), uid("bud:spend")}
-    assert by_id[uid("bud:block")]["message"] == "budget 'block' (block, monthly) is exhausted: tokens 100.0% (1000 of 1000)"
-    assert "spend 101.5% (50.75 of 50.0 USD)" in by_id[uid("bud:spend")]["message"]
+    assert set(by_id) == {uid("budget", "block"), uid("budget", "throttle"), uid("budget", "spend")}
+    assert by_id[uid("budget", "block")]["message"] == (
+        "budget 'block' (block, monthly) is exhausted: tokens 100.0% (1000 of 1000)")
+    assert "spend 101.5% (50.75 of 50.0 USD)" in by_id[uid("budget", "spend")]["message"]
 
 
 # ---------------------------------------------------------------- GW-BUD-009 past first alert
@@ -213,7 +219,8 @@ def test_bud009_fires_at_first_threshold_including_exhausted_budgets(tmp_path):
     ]
     rows = run_rule(tmp_path, "GW-BUD-009", {"token_budget_status": status})
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("bud:at threshold"), uid("bud:warn over"), uid("bud:block over"), uid("bud:spend")}
-    assert by_id[uid("bud:at threshold")]["message"] == (
+    assert set(by_id) == {uid("budget", "at threshold"), uid("budget", "warn over"), uid("budget", "block over"),
+                          uid("budget", "spend")}
+    assert by_id[uid("budget", "at threshold")]["message"] == (
         "budget 'at threshold' is at 50.0% of its token limit, past its first alert threshold of 50% (action block)")
-    assert "80.0% of its spend limit" in by_id[uid("bud:spend")]["message"]
+    assert "80.0% of its spend limit" in by_id[uid("budget", "spend")]["message"]

@@ -24,7 +24,7 @@ from gwaudit.resources import rules_dir
 from gwaudit.rules import load_rule_file
 from gwaudit.rules.engine import open_snapshot, prepare
 from gwaudit.rules.loader import Rule, rule_files
-from gwaudit.store import Store
+from gwaudit.db import Database
 from gwaudit.testing import store_snapshot
 from tests.conftest import example_org
 
@@ -36,7 +36,7 @@ AREAS = {
 }
 CHANGE_CONTROL = "change_control"  # rules comparing with the previous snapshot: needs_previous, prev_ views
 
-# Ids and severities are contracts (the catalog issues).
+# Ids and severities are contracts: findings, waivers and users' configuration name them.
 EXPECTED = {
     "GW-KEY-001": "high", "GW-KEY-002": "high", "GW-KEY-003": "medium", "GW-KEY-004": "low",
     "GW-KEY-005": "medium", "GW-KEY-006": "medium", "GW-KEY-007": "low",
@@ -75,9 +75,11 @@ FRAMEWORK_ID = {
     "nist_800_53": re.compile(r"^[A-Z]{2}-\d+(\(\d+\))?$"),
     "iso42001": re.compile(r"^A\.([2-9]\.\d+(\.\d+)?|\d{1,2}\.\d{1,2}(\.\d{1,2})?)$"),
 }
-# Areas whose mapping comments give a plain reason; everywhere else a comment starts with the
-# control id ("- CC8.1  # CC8.1: why").
-PLAIN_REASON_AREAS = {"keys", "credentials", "providers", "routes", "pricing"}
+# A mapping's comment justifies it, either naming the control before the reason ("- CC8.1  # CC8.1: why")
+# or giving the reason alone ("- CC6.1  # why"). Each area keeps one style: when one of its SOC 2 or
+# ISO 27001 comments names the control, every comment in the area does. (NIST 800-53 comments cite a
+# control's lettered part, "IA-5(f): ...", in either style, so they do not decide an area's style.)
+STYLE_FRAMEWORKS = ("soc2", "iso27001")
 # What change-control rules map to, whatever else they map.
 CHANGE_MANAGEMENT = {"soc2": "CC8.1", "iso27001": "A.8.32", "nist_800_53": "CM-3"}
 
@@ -94,6 +96,30 @@ def _load(path: Path) -> dict:
 
 def _area(rule_id: str) -> str:
     return AREAS[rule_id.split("-")[1]]
+
+
+def _mapping_comments(path: Path) -> dict[tuple[str, str], str]:
+    """The comment on each (framework, control) line of a rule file's mappings ("" when missing)."""
+    lines = path.read_text().splitlines()
+    out = {}
+    for name, controls in (_load(path).get("frameworks") or {}).items():
+        for control in controls or []:
+            line = next((ln for ln in lines if re.match(rf"^\s*- {re.escape(str(control))}\s", ln + " ")), "")
+            out[(name, control)] = line.partition("#")[2].strip()
+    return out
+
+
+def _names_control(control: str, comment: str) -> bool:
+    return comment.startswith(str(control).split("(")[0])
+
+
+@cache
+def _area_naming_controls(area: str) -> str | None:
+    """A rule of ``area`` whose SOC 2 or ISO 27001 comments name the control (the area's style),
+    or None when the area gives plain reasons."""
+    return next((path.stem for path in FILES if path.parent.name == area
+                 for (name, control), comment in _mapping_comments(path).items()
+                 if name in STYLE_FRAMEWORKS and _names_control(control, comment)), None)
 
 
 @cache
@@ -159,17 +185,17 @@ def test_framework_mappings_are_well_formed_and_each_is_justified(path):
     rule = _load(path)
     frameworks = rule["frameworks"]
     assert frameworks and set(frameworks) <= set(FRAMEWORK_ID), set(frameworks)
-    lines = path.read_text().splitlines()
-    named = path.parent.name not in PLAIN_REASON_AREAS
+    comments = _mapping_comments(path)
+    named_in = _area_naming_controls(path.parent.name)
     for name, controls in frameworks.items():
         assert controls, f"{name}: empty list"
         for control in controls:
             assert FRAMEWORK_ID[name].match(control), f"{name}: {control!r}"
-            line = next(ln for ln in lines if re.match(rf"^\s*- {re.escape(control)}\s", ln + " "))
-            comment = line.partition("#")[2].strip()
-            if named:
-                assert comment.startswith(control.split("(")[0]) and len(comment) > len(control) + 10, (
-                    f"{control}: needs a one-line '# {control}: why' comment")
+            comment = comments[(name, control)]
+            if named_in:
+                assert _names_control(control, comment) and len(comment) > len(control) + 10, (
+                    f"{control}: needs a one-line '# {control}: why' comment (rules/{path.parent.name}/ names "
+                    f"the control in its comments, as {named_in} does)")
             else:
                 assert len(comment) > 10, f"{control}: needs a reason comment"
     if path.parent.name == CHANGE_CONTROL:
@@ -259,7 +285,7 @@ def results(tmp_path_factory):
     change_control = [load_rule_file(p) for p in FILES if _load(p).get("needs_previous")]
     out: dict = {}
     for org, sid in sids.items():
-        with Store(db).reader(sandboxed=True) as con:
+        with Database(db).reader(sandboxed=True) as con:
             snap = open_snapshot(con, sid)
             assert snap.previous_id is not None
             prepare(con, snap, change_control)

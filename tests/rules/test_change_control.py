@@ -7,11 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from gwaudit.ingest import import_folder
+from gwaudit.db.ingest import import_folder
 from gwaudit.rules import evaluate, load_rule_file
+from tests.factories.access import access, t_alias
+from tests.factories.budgets import budget
+from tests.factories.credentials import credential
+from tests.factories.governance import governance
+from tests.factories.providers import provider
+from tests.factories.rate_limits import rate_limit
+from tests.factories.snapshots import edited, rows_of, run_pair
 from tests.rulekit import rule_file
-from tests.rules.factories_diff import (
-    alias, budget, credential, edited, governance, policy, provider, rate_limit, rows_of, run_pair)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "sample_snapshots"
 
@@ -23,14 +28,14 @@ def _access(*policies, gov=None) -> dict:
 
 
 def test_drift001_fires_on_each_kind_of_widening(tmp_path):
-    allow = policy("Contractors", "allowlist", [alias("fast")])
-    deny = policy("Blocked", "denylist", [alias("legacy-gpt4"), alias("o1-preview")])
-    off = policy("Approved (org)", "allowlist", [alias("fast")], scope_type="org", scope_value=None)
-    flip = policy("Flip", "allowlist", [alias("coder")])
-    gone = policy("Hackathon", "allowlist", [alias("chat-premium")])
+    allow = access("Contractors", [t_alias("fast")], "allowlist")
+    deny = access("Blocked", [t_alias("legacy-gpt4"), t_alias("o1-preview")], "denylist")
+    off = access("Approved (org)", [t_alias("fast")], "allowlist", scope_type="org", scope_value=None)
+    flip = access("Flip", [t_alias("coder")], "allowlist")
+    gone = access("Hackathon", [t_alias("chat-premium")], "allowlist")
     before = _access(allow, deny, off, flip, gone)
-    after = _access(edited(allow, targets=[alias("fast"), alias("coder")]),
-                    edited(deny, who="dana@example.com", note="finance needs it", targets=[alias("o1-preview")]),
+    after = _access(edited(allow, targets=[t_alias("fast"), t_alias("coder")]),
+                    edited(deny, who="dana@example.com", note="finance needs it", targets=[t_alias("o1-preview")]),
                     edited(off, enabled=False),
                     edited(flip, policy_type="denylist"),
                     gov=governance(default_model_access="allow"))
@@ -51,15 +56,16 @@ def test_drift001_fires_on_each_kind_of_widening(tmp_path):
 
 
 def test_drift001_silent_on_unchanged_and_narrowing_changes(tmp_path):
-    allow = policy("Contractors", "allowlist", [alias("fast"), alias("coder")])
-    deny = policy("Blocked", "denylist", [alias("legacy-gpt4")])
-    was_off = policy("Old", "allowlist", [alias("x")], enabled=False)
-    before = _access(allow, deny, was_off, policy("Disabled and deleted", enabled=False))
+    allow = access("Contractors", [t_alias("fast"), t_alias("coder")], "allowlist")
+    deny = access("Blocked", [t_alias("legacy-gpt4")], "denylist")
+    was_off = access("Old", [t_alias("x")], "allowlist", enabled=False)
+    before = _access(allow, deny, was_off,
+                     access("Disabled and deleted", [t_alias("chat-default")], enabled=False))
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-001", before, copy.deepcopy(before))) == {}
-    after = _access(edited(allow, targets=[alias("fast")]),                          # narrowed
-                    edited(deny, targets=[alias("legacy-gpt4"), alias("o1")]),       # narrowed
-                    edited(was_off, targets=[alias("x"), alias("y")]),              # not in force
-                    policy("New denylist", "denylist"),                              # additions narrow
+    after = _access(edited(allow, targets=[t_alias("fast")]),                        # narrowed
+                    edited(deny, targets=[t_alias("legacy-gpt4"), t_alias("o1")]),     # narrowed
+                    edited(was_off, targets=[t_alias("x"), t_alias("y")]),            # not in force
+                    access("New denylist", [t_alias("chat-default")], "denylist"),    # additions narrow
                     gov=governance(default_model_access="deny"))
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-001", before, after)) == {}
 
@@ -71,29 +77,36 @@ def test_drift001_missing_default_counts_as_allow_and_who_is_unknown_without_att
     assert "deny to unset (default allow)" in rows["governance_config"]["message"]
     assert "who changed it is not recorded" in rows["governance_config"]["message"]
     # a change whose attribution did not move is not pinned on the last person who edited it
-    p = edited(policy("P", "allowlist", [alias("a")]), who="old@example.com")
+    p = edited(access("P", [t_alias("a")], "allowlist"), who="old@example.com")
     later = copy.deepcopy(p)
-    later["targets"] = [alias("a"), alias("b")]
+    later["targets"] = [t_alias("a"), t_alias("b")]
     rows = rows_of(run_pair(tmp_path, "GW-DRIFT-001", _access(p), _access(later)))
     assert rows[p["id"]]["changed_by"] is None and "who changed it is not recorded" in rows[p["id"]]["message"]
 
 
 def test_drift_rules_pass_with_a_note_without_previous_and_error_on_an_uncollected_one(tmp_path):
-    result = run_pair(tmp_path, "GW-DRIFT-001", None, _access(policy("P")))
+    result = run_pair(tmp_path, "GW-DRIFT-001", None, _access(access("P", [t_alias("chat-default")])))
     assert result.status == "pass" and result.note == "no previous snapshot to compare"
-    result = run_pair(tmp_path, "GW-DRIFT-001", _access(policy("P")), _access(policy("P")),
+    result = run_pair(tmp_path, "GW-DRIFT-001", _access(access("P", [t_alias("chat-default")])),
+                      _access(access("P", [t_alias("chat-default")])),
                       previous_failed=("model_access",))
     assert result.status == "error" and "previous snapshot" in result.error
 
 
 # ---------------------------------------------------------------- GW-DRIFT-002 budgets
 
+def _team_budget(name, **kw):
+    """A budget of the data-science group capping tokens (300,000,000) and spend (15,000 USD)."""
+    return budget(name, **{"scope_type": "group", "scope_value": "data-science", "token_limit": 300_000_000,
+                           "cost_limit": 15000.0, **kw})
+
+
 def test_drift002_budget_deleted_disabled_raised_or_removed(tmp_path):
-    raised = budget("Data science monthly")
-    off = budget("Org monthly spend cap", scope_type="org", scope_value=None)
-    gone = budget("Hackathon September")
-    uncapped = budget("Cost cap removed")
-    tokens_off = budget("Token cap removed")
+    raised = _team_budget("Data science monthly")
+    off = budget("Org monthly spend cap", token_limit=300_000_000, cost_limit=15000.0)
+    gone = _team_budget("Hackathon September")
+    uncapped = _team_budget("Cost cap removed")
+    tokens_off = _team_budget("Token cap removed")
     before = {"token_budgets": [raised, off, gone, uncapped, tokens_off]}
     after = {"token_budgets": [edited(raised, who="elena@example.com", note="Q4 headroom", token_limit=800_000_000),
                                edited(off, enabled=False), edited(uncapped, cost_limit=None),
@@ -113,27 +126,33 @@ def test_drift002_budget_deleted_disabled_raised_or_removed(tmp_path):
 
 
 def test_drift002_boundary_factor_param_and_tightening(tmp_path):
-    b = budget("B", cost_limit=1000.0)
+    b = _team_budget("B", cost_limit=1000.0)
     exactly = {"token_budgets": [edited(b, token_limit=600_000_000, cost_limit=2000.0)]}  # exactly 2x
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-002", {"token_budgets": [b]}, exactly)) == {}
     more = {"token_budgets": [edited(b, cost_limit=2500.0)]}
     assert set(rows_of(run_pair(tmp_path, "GW-DRIFT-002", {"token_budgets": [b]}, more))) == {b["id"]}
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-002", {"token_budgets": [b]}, more,
                             params={"max_increase_factor": 3})) == {}
-    lowered = {"token_budgets": [edited(b, token_limit=1000, cost_limit=10.0), budget("new")]}
+    lowered = {"token_budgets": [edited(b, token_limit=1000, cost_limit=10.0), _team_budget("new")]}
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-002", {"token_budgets": [b]}, lowered)) == {}
-    was_off = budget("Off", enabled=False)
+    was_off = _team_budget("Off", enabled=False)
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-002", {"token_budgets": [was_off]}, {"token_budgets": []})) == {}
 
 
 # ---------------------------------------------------------------- GW-DRIFT-003 rate limits
 
+def _team_limit(name, **kw):
+    """A rate limit of the data-science group capping requests (600/min) and tokens (2,000,000/min)."""
+    return rate_limit(name, **{"scope_type": "group", "scope_value": "data-science", "tokens_per_minute": 2_000_000,
+                               **kw})
+
+
 def test_drift003_rate_limit_deleted_disabled_raised_removed(tmp_path):
-    ds = rate_limit("Data science")
-    ceiling = rate_limit("Org-wide ceiling", scope_type="org", scope_value=None)
-    gone = rate_limit("Hackathon burst allowance")
-    unlimited = rate_limit("No more tpm")
-    zero = rate_limit("Frozen", requests_per_minute=0)
+    ds = _team_limit("Data science")
+    ceiling = rate_limit("Org-wide ceiling", tokens_per_minute=2_000_000)
+    gone = _team_limit("Hackathon burst allowance")
+    unlimited = _team_limit("No more tpm")
+    zero = _team_limit("Frozen", requests_per_minute=0)
     before = {"rate_limits": [ds, ceiling, gone, unlimited, zero]}
     after = {"rate_limits": [edited(ds, who="tom@example.com", requests_per_minute=1500, tokens_per_minute=5_000_000),
                              edited(ceiling, enabled=False, note="load test LT-2211"),
@@ -150,12 +169,12 @@ def test_drift003_rate_limit_deleted_disabled_raised_removed(tmp_path):
 
 
 def test_drift003_silent_when_unchanged_at_the_factor_or_tightened(tmp_path):
-    rl = rate_limit("RL")
+    rl = _team_limit("RL")
     same = {"rate_limits": [rl]}
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-003", same, copy.deepcopy(same))) == {}
     after = {"rate_limits": [edited(rl, requests_per_minute=1200, tokens_per_minute=100)]}  # 2x exactly, lowered
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-003", same, after)) == {}
-    nothing_set = rate_limit("Unset", tokens_per_minute=None)  # null before: nothing to loosen
+    nothing_set = _team_limit("Unset", tokens_per_minute=None)  # null before: nothing to loosen
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-003", {"rate_limits": [nothing_set]},
                             {"rate_limits": [edited(nothing_set, tokens_per_minute=None)]})) == {}
 
@@ -164,8 +183,11 @@ def test_drift003_silent_when_unchanged_at_the_factor_or_tightened(tmp_path):
 
 def test_drift004_new_provider_and_credential(tmp_path):
     old_p, old_c = provider("OpenAI"), credential("OpenAI key")
-    cred = credential("Groq", created_by_email="tom@example.com")
-    prov = provider("Groq (pilot)", connection_id=cred["id"], created_by_email="tom@example.com")
+    groq = {"model_provider": "groq", "base_url": "https://api.groq.com/openai/v1"}
+    cred = credential("Groq", **groq, created_at="2026-11-26T09:12:00Z", updated_at="2026-11-26T09:12:00Z",
+                      last_modified_at=None, created_by_email="tom@example.com")
+    prov = provider("Groq (pilot)", **groq, connection_id=cred["id"], created_at="2026-11-26T09:20:00Z",
+                    created_by_email="tom@example.com")
     before = {"providers": [old_p], "credentials": [old_c]}
     after = {"providers": [old_p, prov], "credentials": [old_c, cred]}
     result = run_pair(tmp_path, "GW-DRIFT-004", before, after)

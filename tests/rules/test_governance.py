@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+from tests.factories.governance import governance
+from tests.factories.ids import DROP
+from tests.factories.snapshots import ids
 from tests.rulekit import rule_result, run_rule
-
-from .factories_cat2 import governance, ids
 
 
 def test_gov001_fires_when_pricing_guard_is_off(tmp_path):
-    rows = run_rule(tmp_path, "GW-GOV-001", {"governance_config": governance(pricing=False)})
+    rows = run_rule(tmp_path, "GW-GOV-001", {"governance_config": governance(require_pricing_for_mappings=False)})
     assert ids(rows) == {"governance_config"}
     assert rows[0]["message"] == ("governance require_pricing_for_mappings is false: routes can be enabled "
                                   "for upstream models that have no pricing")
 
 
 def test_gov001_silent_when_pricing_guard_is_on(tmp_path):
-    assert run_rule(tmp_path, "GW-GOV-001", {"governance_config": governance(pricing=True)}) == []
+    assert run_rule(tmp_path, "GW-GOV-001", {"governance_config": governance(require_pricing_for_mappings=True)}) == []
 
 
 def test_gov001_missing_field_means_the_documented_default_false(tmp_path):
-    rows = run_rule(tmp_path, "GW-GOV-001", {"governance_config": governance(pricing=None)})
+    rows = run_rule(tmp_path, "GW-GOV-001", {"governance_config": governance(require_pricing_for_mappings=DROP)})
     assert ids(rows) == {"governance_config"}
     assert "not set (default false)" in rows[0]["message"]
 

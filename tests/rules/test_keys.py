@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rules.factories_cat1 import Kit, budget, key, rate_limit, user_key
+from tests.factories.budgets import budget
+from tests.factories.ids import DROP
+from tests.factories.keys import api_key, user_api_key
+from tests.factories.rate_limits import rate_limit
+from tests.factories.snapshots import Kit
 
 
 @pytest.fixture(scope="module")
@@ -13,7 +17,7 @@ def kit(tmp_path_factory):
 
 
 def test_default_key_is_clean_for_every_key_rule(kit):
-    data = {"api_keys": [key("ci runner")]}
+    data = {"api_keys": [api_key("ci runner")]}
     for rule_id in ("GW-KEY-001", "GW-KEY-002", "GW-KEY-003", "GW-KEY-004", "GW-KEY-005", "GW-KEY-006",
                     "GW-KEY-007"):
         assert kit.rows(rule_id, data) == [], rule_id
@@ -22,7 +26,7 @@ def test_default_key_is_clean_for_every_key_rule(kit):
 # ---------------------------------------------------------------- GW-KEY-001 never expires
 
 def test_key_001_fires_on_active_key_without_expiry(kit):
-    k = key("alice laptop", expires_at=None, created_at="2026-03-12T08:00:00Z")
+    k = api_key("alice laptop", expires_at=None, created_at="2026-03-12T08:00:00Z")
     (row,) = kit.rows("GW-KEY-001", {"api_keys": [k]})
     assert row["resource_id"] == k["id"]
     assert row["resource_name"] == "alice laptop"
@@ -32,20 +36,20 @@ def test_key_001_fires_on_active_key_without_expiry(kit):
 
 
 def test_key_001_silent_when_key_expires(kit):
-    assert kit.rows("GW-KEY-001", {"api_keys": [key("alice laptop", expires_at="2027-03-01T00:00:00Z")]}) == []
+    assert kit.rows("GW-KEY-001", {"api_keys": [api_key("alice laptop", expires_at="2027-03-01T00:00:00Z")]}) == []
 
 
 @pytest.mark.parametrize("state", [{"revoked_at": "2026-11-01T00:00:00Z"}, {"disabled_at": "2026-11-01T00:00:00Z"}])
 def test_key_001_ignores_revoked_and_disabled_keys(kit, state):
-    assert kit.rows("GW-KEY-001", {"api_keys": [key("old", expires_at=None, **state)]}) == []
+    assert kit.rows("GW-KEY-001", {"api_keys": [api_key("old", expires_at=None, **state)]}) == []
 
 
 def test_key_001_reads_personal_keys_once(kit):
-    shared = key("shared", expires_at=None)
-    personal = user_key("bob personal", expires_at=None)
-    mine_expiring = user_key("bob expiring")
+    shared = api_key("shared", expires_at=None)
+    personal = user_api_key("bob personal", expires_at=None)
+    mine_expiring = user_api_key("bob expiring")
     rows = kit.rows("GW-KEY-001", {"api_keys": [shared],
-                                   "user_api_keys": [user_key("shared", expires_at=None), personal, mine_expiring]})
+                                   "user_api_keys": [user_api_key("shared", expires_at=None), personal, mine_expiring]})
     assert sorted((r["resource_id"], r["family"]) for r in rows) == sorted(
         [(shared["id"], "api_keys"), (personal["id"], "user_api_keys")])
 
@@ -53,7 +57,7 @@ def test_key_001_reads_personal_keys_once(kit):
 # ---------------------------------------------------------------- GW-KEY-002 unrotated
 
 def test_key_002_fires_on_key_older_than_limit(kit):
-    k = key("ci runner", created_at="2026-08-01T06:00:00Z")
+    k = api_key("ci runner", created_at="2026-08-01T06:00:00Z")
     (row,) = kit.rows("GW-KEY-002", {"api_keys": [k]})
     assert row["resource_id"] == k["id"]
     assert row["age_days"] == 118
@@ -62,13 +66,13 @@ def test_key_002_fires_on_key_older_than_limit(kit):
 
 
 def test_key_002_boundary_is_strictly_older(kit):
-    at_limit = key("at limit", created_at="2026-08-29T06:00:00Z")  # exactly 90 days
-    past_limit = key("past limit", created_at="2026-08-29T05:59:59Z")
+    at_limit = api_key("at limit", created_at="2026-08-29T06:00:00Z")  # exactly 90 days
+    past_limit = api_key("past limit", created_at="2026-08-29T05:59:59Z")
     assert kit.ids("GW-KEY-002", {"api_keys": [at_limit, past_limit]}) == [past_limit["id"]]
 
 
 def test_key_002_param_override(kit):
-    data = {"api_keys": [key("ci runner", created_at="2026-08-01T06:00:00Z")]}
+    data = {"api_keys": [api_key("ci runner", created_at="2026-08-01T06:00:00Z")]}
     assert kit.rows("GW-KEY-002", data, params={"max_key_age_days": 120}) == []
     assert len(kit.rows("GW-KEY-002", data, params={"max_key_age_days": 30})) == 1
 
@@ -76,70 +80,68 @@ def test_key_002_param_override(kit):
 @pytest.mark.parametrize("state", [{"revoked_at": "2026-11-01T00:00:00Z"}, {"disabled_at": "2026-11-01T00:00:00Z"},
                                    {"expires_at": "2026-11-27T06:00:00Z"}])
 def test_key_002_ignores_inactive_keys(kit, state):
-    assert kit.rows("GW-KEY-002", {"api_keys": [key("old", created_at="2025-01-01T00:00:00Z", **state)]}) == []
+    assert kit.rows("GW-KEY-002", {"api_keys": [api_key("old", created_at="2025-01-01T00:00:00Z", **state)]}) == []
 
 
 # ---------------------------------------------------------------- GW-KEY-003 unused
 
 def test_key_003_fires_on_key_idle_longer_than_limit(kit):
-    k = key("nightly job", last_used_at="2026-10-01T12:00:00Z")
+    k = api_key("nightly job", last_used_at="2026-10-01T12:00:00Z")
     (row,) = kit.rows("GW-KEY-003", {"api_keys": [k]})
     assert row["resource_id"] == k["id"]
     assert "last used 2026-10-01, 56 days before the snapshot (limit 30 days)" in row["message"]
 
 
 def test_key_003_never_used_counts_from_creation(kit):
-    stale = key("never used", last_used_at=None, created_at="2026-09-01T00:00:00Z")
-    fresh = key("brand new", last_used_at=None, created_at="2026-11-20T00:00:00Z")
+    stale = api_key("never used", last_used_at=None, created_at="2026-09-01T00:00:00Z")
+    fresh = api_key("brand new", last_used_at=None, created_at="2026-11-20T00:00:00Z")
     (row,) = kit.rows("GW-KEY-003", {"api_keys": [stale, fresh]})
     assert row["resource_id"] == stale["id"]
     assert "never been used since it was created 2026-09-01, 87 days" in row["message"]
 
 
 def test_key_003_boundary_and_param(kit):
-    at_limit = key("at limit", last_used_at="2026-10-28T06:00:00Z")  # exactly 30 days
-    past = key("past", last_used_at="2026-10-28T05:00:00Z")
+    at_limit = api_key("at limit", last_used_at="2026-10-28T06:00:00Z")  # exactly 30 days
+    past = api_key("past", last_used_at="2026-10-28T05:00:00Z")
     data = {"api_keys": [at_limit, past]}
     assert kit.ids("GW-KEY-003", data) == [past["id"]]
     assert kit.ids("GW-KEY-003", data, params={"max_idle_days": 29}) == sorted([at_limit["id"], past["id"]])
 
 
 def test_key_003_missing_last_used_field_counts_as_never_used(kit):
-    from tests.rules.factories_cat1 import DROP
-
-    k = key("docs shape", last_used_at=DROP, created_at="2026-01-01T00:00:00Z")
+    k = api_key("docs shape", last_used_at=DROP, created_at="2026-01-01T00:00:00Z")
     assert kit.ids("GW-KEY-003", {"api_keys": [k]}) == [k["id"]]
 
 
 def test_key_003_ignores_disabled_keys(kit):
-    k = key("parked", last_used_at="2026-01-01T00:00:00Z", disabled_at="2026-02-01T00:00:00Z")
+    k = api_key("parked", last_used_at="2026-01-01T00:00:00Z", disabled_at="2026-02-01T00:00:00Z")
     assert kit.rows("GW-KEY-003", {"api_keys": [k]}) == []
 
 
 # ---------------------------------------------------------------- GW-KEY-004 expired, not revoked
 
 def test_key_004_fires_on_expired_unrevoked_key(kit):
-    k = key("bob old key", expires_at="2026-10-01T00:00:00Z", created_at="2026-01-05T12:00:00Z")
+    k = api_key("bob old key", expires_at="2026-10-01T00:00:00Z", created_at="2026-01-05T12:00:00Z")
     (row,) = kit.rows("GW-KEY-004", {"api_keys": [k]})
     assert row["resource_id"] == k["id"]
     assert "expired 2026-10-01, 57 days before the snapshot, and was never revoked" in row["message"]
 
 
 def test_key_004_silent_once_revoked(kit):
-    k = key("bob old key", expires_at="2026-10-01T00:00:00Z", revoked_at="2026-10-02T00:00:00Z")
+    k = api_key("bob old key", expires_at="2026-10-01T00:00:00Z", revoked_at="2026-10-02T00:00:00Z")
     assert kit.rows("GW-KEY-004", {"api_keys": [k]}) == []
 
 
 def test_key_004_expiry_at_snapshot_time_counts_as_expired(kit):
-    at_now = key("at now", expires_at="2026-11-27T06:00:00Z")
-    later = key("later", expires_at="2026-11-27T06:00:01Z")
+    at_now = api_key("at now", expires_at="2026-11-27T06:00:00Z")
+    later = api_key("later", expires_at="2026-11-27T06:00:01Z")
     assert kit.ids("GW-KEY-004", {"api_keys": [at_now, later]}) == [at_now["id"]]
 
 
 # ---------------------------------------------------------------- GW-KEY-005 lifetime
 
 def test_key_005_fires_on_long_lifetime(kit):
-    k = key("partner", created_at="2026-11-01T00:00:00Z", expires_at="2028-11-01T00:00:00Z")
+    k = api_key("partner", created_at="2026-11-01T00:00:00Z", expires_at="2028-11-01T00:00:00Z")
     (row,) = kit.rows("GW-KEY-005", {"api_keys": [k]})
     assert row["resource_id"] == k["id"]
     assert row["lifetime_days"] == 731
@@ -147,8 +149,8 @@ def test_key_005_fires_on_long_lifetime(kit):
 
 
 def test_key_005_boundary_and_param(kit):
-    exactly = key("exactly", created_at="2026-11-01T00:00:00Z", expires_at="2027-11-01T00:00:00Z")  # 365 days
-    longer = key("longer", created_at="2026-11-01T00:00:00Z", expires_at="2027-11-02T00:00:00Z")
+    exactly = api_key("exactly", created_at="2026-11-01T00:00:00Z", expires_at="2027-11-01T00:00:00Z")  # 365 days
+    longer = api_key("longer", created_at="2026-11-01T00:00:00Z", expires_at="2027-11-02T00:00:00Z")
     data = {"api_keys": [exactly, longer]}
     assert kit.ids("GW-KEY-005", data) == [longer["id"]]
     assert kit.ids("GW-KEY-005", data, params={"max_key_lifetime_days": 400}) == []
@@ -156,18 +158,18 @@ def test_key_005_boundary_and_param(kit):
 
 def test_key_005_counts_disabled_but_not_revoked_expired_or_unlimited_keys(kit):
     long = {"created_at": "2026-11-01T00:00:00Z", "expires_at": "2029-01-01T00:00:00Z"}
-    disabled = key("disabled", disabled_at="2026-11-10T00:00:00Z", **long)
-    revoked = key("revoked", revoked_at="2026-11-10T00:00:00Z", **long)
-    expired = key("expired", created_at="2024-01-01T00:00:00Z", expires_at="2026-06-01T00:00:00Z")
-    unlimited = key("unlimited", expires_at=None)
+    disabled = api_key("disabled", disabled_at="2026-11-10T00:00:00Z", **long)
+    revoked = api_key("revoked", revoked_at="2026-11-10T00:00:00Z", **long)
+    expired = api_key("expired", created_at="2024-01-01T00:00:00Z", expires_at="2026-06-01T00:00:00Z")
+    unlimited = api_key("unlimited", expires_at=None)
     assert kit.ids("GW-KEY-005", {"api_keys": [disabled, revoked, expired, unlimited]}) == [disabled["id"]]
 
 
 # ---------------------------------------------------------------- GW-KEY-006 unbound and unlimited
 
 def test_key_006_fires_on_unbound_key_without_limits(kit):
-    k = key("service", group_name=None, user_id=None)
-    other = key("other", group_name=None)
+    k = api_key("service", group_name=None, user_id=None)
+    other = api_key("other", group_name=None)
     data = {"api_keys": [k],
             "rate_limits": [rate_limit("org ceiling"),
                             rate_limit("someone else", scope_type="api_key", scope_id=other["id"])],
@@ -180,16 +182,16 @@ def test_key_006_fires_on_unbound_key_without_limits(kit):
 
 @pytest.mark.parametrize("binding", [{"group_name": "ci"}, {"group_name": None, "user_id": "a2fd6c5d-55c9-49ea-b77c-b7cfb80e1f9b"}])
 def test_key_006_silent_for_bound_keys(kit, binding):
-    assert kit.rows("GW-KEY-006", {"api_keys": [key("service", **binding)]}) == []
+    assert kit.rows("GW-KEY-006", {"api_keys": [api_key("service", **binding)]}) == []
 
 
 def test_key_006_empty_group_name_is_unbound(kit):
-    k = key("service", group_name="")
+    k = api_key("service", group_name="")
     assert kit.ids("GW-KEY-006", {"api_keys": [k]}) == [k["id"]]
 
 
 def test_key_006_silent_when_a_key_scoped_limit_or_budget_covers_it(kit):
-    k = key("service", group_name=None)
+    k = api_key("service", group_name=None)
     limited = {"api_keys": [k], "rate_limits": [rate_limit("svc rpm", scope_type="api_key", scope_id=k["id"])]}
     budgeted = {"api_keys": [k], "token_budgets": [budget("svc budget", scope_type="api_key", scope_id=k["id"])]}
     assert kit.rows("GW-KEY-006", limited) == []
@@ -197,7 +199,7 @@ def test_key_006_silent_when_a_key_scoped_limit_or_budget_covers_it(kit):
 
 
 def test_key_006_disabled_limits_do_not_cover(kit):
-    k = key("service", group_name=None)
+    k = api_key("service", group_name=None)
     data = {"api_keys": [k],
             "rate_limits": [rate_limit("svc rpm", scope_type="api_key", scope_id=k["id"], enabled=False)],
             "token_budgets": [budget("svc budget", scope_type="api_key", scope_id=k["id"], enabled=False)]}
@@ -205,14 +207,14 @@ def test_key_006_disabled_limits_do_not_cover(kit):
 
 
 def test_key_006_ignores_revoked_keys(kit):
-    k = key("service", group_name=None, revoked_at="2026-11-01T00:00:00Z")
+    k = api_key("service", group_name=None, revoked_at="2026-11-01T00:00:00Z")
     assert kit.rows("GW-KEY-006", {"api_keys": [k]}) == []
 
 
 # ---------------------------------------------------------------- GW-KEY-007 disabled, not revoked
 
 def test_key_007_fires_on_long_disabled_key(kit):
-    k = key("alice notebook", disabled_at="2026-10-01T00:00:00Z")
+    k = api_key("alice notebook", disabled_at="2026-10-01T00:00:00Z")
     (row,) = kit.rows("GW-KEY-007", {"api_keys": [k]})
     assert row["resource_id"] == k["id"]
     assert "disabled 2026-10-01, 57 days before the snapshot, and is still not revoked (grace period 30 days)" \
@@ -220,15 +222,15 @@ def test_key_007_fires_on_long_disabled_key(kit):
 
 
 def test_key_007_boundary_and_param(kit):
-    at_limit = key("at limit", disabled_at="2026-10-28T06:00:00Z")
-    past = key("past", disabled_at="2026-10-28T05:00:00Z")
+    at_limit = api_key("at limit", disabled_at="2026-10-28T06:00:00Z")
+    past = api_key("past", disabled_at="2026-10-28T05:00:00Z")
     data = {"api_keys": [at_limit, past]}
     assert kit.ids("GW-KEY-007", data) == [past["id"]]
     assert kit.ids("GW-KEY-007", data, params={"disabled_grace_days": 60}) == []
 
 
 def test_key_007_skips_revoked_and_expired_keys(kit):
-    revoked = key("revoked", disabled_at="2026-09-01T00:00:00Z", revoked_at="2026-09-10T00:00:00Z")
-    expired = key("expired", disabled_at="2026-09-01T00:00:00Z", expires_at="2026-10-01T00:00:00Z")
+    revoked = api_key("revoked", disabled_at="2026-09-01T00:00:00Z", revoked_at="2026-09-10T00:00:00Z")
+    expired = api_key("expired", disabled_at="2026-09-01T00:00:00Z", expires_at="2026-10-01T00:00:00Z")
     assert kit.rows("GW-KEY-007", {"api_keys": [revoked, expired]}) == []
     assert kit.ids("GW-KEY-004", {"api_keys": [revoked, expired]}) == [expired["id"]]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rules.factories_cat1 import DROP, Kit, default_price, history, price, provider, route, version
+from tests.factories.ids import DROP
+from tests.factories.pricing import default_price, history, price, version
+from tests.factories.providers import provider
+from tests.factories.routes import route
+from tests.factories.snapshots import Kit
 
 
 @pytest.fixture(scope="module")

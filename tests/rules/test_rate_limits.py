@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from tests.factories.ids import uid
+from tests.factories.keys import api_key
+from tests.factories.rate_limits import rate_limit
+from tests.factories.snapshots import ids
 from tests.rulekit import run_rule
-
-from .factories_cat2 import api_key, ids, rate_limit, uid
 
 
 # ---------------------------------------------------------------- GW-RL-001 no org-wide limit
@@ -31,14 +33,14 @@ def test_rl001_org_limits_that_do_not_cap_llm_traffic_are_named(tmp_path):
     data = {"rate_limits": [
         rate_limit("mcp only", traffic_type="mcp"),
         rate_limit("switched off", enabled=False),
-        rate_limit("one provider", target_provider_id=uid("p1")),
+        rate_limit("one provider", target_provider_id=uid("provider", "p1")),
     ]}
     rows = run_rule(tmp_path, "GW-RL-001", data)
     assert ids(rows) == {"org"}
     msg = rows[0]["message"]
     assert "'mcp only' (mcp traffic only)" in msg
     assert "'switched off' (disabled)" in msg
-    assert f"'one provider' (limited to provider {uid('p1')})" in msg
+    assert f"'one provider' (limited to provider {uid('provider', 'p1')})" in msg
 
 
 def test_rl001_missing_enabled_and_traffic_type_take_documented_defaults(tmp_path):
@@ -58,12 +60,14 @@ def test_rl002_fires_on_llm_provider_and_model_scopes_enabled_or_not(tmp_path):
         rate_limit("proper", "group", scope_value="eng"),
     ]}
     rows = run_rule(tmp_path, "GW-RL-002", data)
-    assert ids(rows) == {uid("rl:legacy provider"), uid("rl:legacy model"), uid("rl:legacy but off")}
+    assert ids(rows) == {uid("rate_limit", "legacy provider"), uid("rate_limit", "legacy model"),
+                         uid("rate_limit", "legacy but off")}
     by_id = {r["resource_id"]: r for r in rows}
-    assert by_id[uid("rl:legacy but off")]["message"].startswith("rate limit 'legacy but off' is disabled with")
-    assert "scope_type 'llm_provider'" in by_id[uid("rl:legacy provider")]["message"]
-    assert "50 requests/min" in by_id[uid("rl:legacy provider")]["message"]
-    assert "1000 tokens/min" in by_id[uid("rl:legacy model")]["message"]
+    assert by_id[uid("rate_limit", "legacy but off")]["message"].startswith(
+        "rate limit 'legacy but off' is disabled with")
+    assert "scope_type 'llm_provider'" in by_id[uid("rate_limit", "legacy provider")]["message"]
+    assert "50 requests/min" in by_id[uid("rate_limit", "legacy provider")]["message"]
+    assert "1000 tokens/min" in by_id[uid("rate_limit", "legacy model")]["message"]
 
 
 # ---------------------------------------------------------------- GW-RL-003 disabled
@@ -77,7 +81,7 @@ def test_rl003_reports_disabled_only_and_treats_missing_enabled_as_true(tmp_path
         rate_limit("on"), no_flag,
     ]}
     rows = run_rule(tmp_path, "GW-RL-003", data)
-    assert ids(rows) == {uid("rl:off")}
+    assert ids(rows) == {uid("rate_limit", "off")}
     assert rows[0]["message"] == "rate limit 'off' (scope group contractors) is disabled since 2026-09-01"
 
 
@@ -90,24 +94,25 @@ def test_rl004_fires_on_missing_revoked_and_expired_keys(tmp_path):
         api_key("expired", expires_at="2026-11-01T00:00:00Z"),
         api_key("disabled", disabled_at="2026-10-01T00:00:00Z"),
     ]
-    limits = [rate_limit(f"on {k}", "api_key", scope_id=uid(f"key:{k}"))
+    limits = [rate_limit(f"on {k}", "api_key", scope_id=uid("api_key", k))
               for k in ("live", "revoked", "expired", "disabled", "gone")]
     limits.append(rate_limit("no key id", "api_key", scope_id=None))
     rows = run_rule(tmp_path, "GW-RL-004", {"rate_limits": limits, "api_keys": keys})
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("rl:on revoked"), uid("rl:on expired"), uid("rl:on gone"), uid("rl:no key id")}
-    assert "(no scope_id)" in by_id[uid("rl:no key id")]["message"]
-    assert by_id[uid("rl:on revoked")]["key_state"] == "revoked"
-    assert "'revoked'" in by_id[uid("rl:on revoked")]["message"]
-    assert "revoked 2026-05-01" in by_id[uid("rl:on revoked")]["message"]
-    assert "expired 2026-11-01" in by_id[uid("rl:on expired")]["message"]
-    assert f"{uid('key:gone')}, which does not exist" in by_id[uid("rl:on gone")]["message"]
+    assert set(by_id) == {uid("rate_limit", "on revoked"), uid("rate_limit", "on expired"),
+                          uid("rate_limit", "on gone"), uid("rate_limit", "no key id")}
+    assert "(no scope_id)" in by_id[uid("rate_limit", "no key id")]["message"]
+    assert by_id[uid("rate_limit", "on revoked")]["key_state"] == "revoked"
+    assert "'revoked'" in by_id[uid("rate_limit", "on revoked")]["message"]
+    assert "revoked 2026-05-01" in by_id[uid("rate_limit", "on revoked")]["message"]
+    assert "expired 2026-11-01" in by_id[uid("rate_limit", "on expired")]["message"]
+    assert f"{uid('api_key', 'gone')}, which does not exist" in by_id[uid("rate_limit", "on gone")]["message"]
 
 
 def test_rl004_expiry_boundary_is_the_snapshot_time(tmp_path):
     keys = [api_key("edge", expires_at="2026-11-27T06:00:00Z")]
-    limits = [rate_limit("on edge", "api_key", scope_id=uid("key:edge"))]
+    limits = [rate_limit("on edge", "api_key", scope_id=uid("api_key", "edge"))]
     data = {"rate_limits": limits, "api_keys": keys}
-    assert ids(run_rule(tmp_path, "GW-RL-004", data, taken_at="2026-11-27T06:00:00Z")) == {uid("rl:on edge")}
+    assert ids(run_rule(tmp_path, "GW-RL-004", data, taken_at="2026-11-27T06:00:00Z")) == {uid("rate_limit", "on edge")}
     assert run_rule(tmp_path, "GW-RL-004", data, taken_at="2026-11-27T05:59:59Z") == []
 

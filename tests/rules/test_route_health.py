@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from tests.factories.providers import provider
+from tests.factories.route_health import health, transition
+from tests.factories.routes import route
+from tests.factories.snapshots import ids
 from tests.rulekit import run_rule
-
-from .factories_cat2 import health, ids, provider, route, transition
 
 OPENAI = provider("openai")
 ANTHROPIC = provider("anthropic", model_provider="anthropic")
@@ -47,13 +49,13 @@ def test_health002_alias_down_when_every_enabled_route_is_ejected_or_on_unhealth
         "providers": [OPENAI, ANTHROPIC, AZURE, sick, bypassed],
         "model_routes": [
             # 'gpt-4o': one route ejected, one on an unhealthy provider, one disabled -> down
-            route("gpt-4o", OPENAI), route("gpt-4o", sick), route("gpt-4o", AZURE, enabled=False),
+            route(OPENAI, "gpt-4o"), route(sick, "gpt-4o"), route(AZURE, "gpt-4o", enabled=False),
             # 'gpt-4o-mini': ejected + a healthy failover -> up
-            route("gpt-4o-mini", OPENAI), route("gpt-4o-mini", AZURE),
+            route(OPENAI, "gpt-4o-mini"), route(AZURE, "gpt-4o-mini"),
             # 'm1': provider unhealthy but its health gate is bypassed -> up
-            route("m1", bypassed),
+            route(bypassed, "m1"),
             # 'o1': only disabled routes -> not this rule's business
-            route("o1", OPENAI, enabled=False),
+            route(OPENAI, "o1", enabled=False),
         ],
         "route_health": [health(OPENAI, "gpt-4o", state="ejected", eject_remaining_secs=30),
                          health(OPENAI, "gpt-4o-mini", eject_remaining_secs=12),
@@ -71,7 +73,7 @@ def test_health002_alias_down_when_every_enabled_route_is_ejected_or_on_unhealth
 
 def test_health002_silent_once_one_route_recovers(tmp_path):
     data = {"providers": [OPENAI, AZURE],
-            "model_routes": [route("gpt-4o", OPENAI), route("gpt-4o", AZURE)],
+            "model_routes": [route(OPENAI, "gpt-4o"), route(AZURE, "gpt-4o")],
             "route_health": [health(OPENAI, "gpt-4o", eject_remaining_secs=30),
                              health(AZURE, "gpt-4o", eject_remaining_secs=5)]}
     assert ids(run_rule(tmp_path, "GW-HEALTH-002", data)) == {"gpt-4o"}
@@ -82,8 +84,8 @@ def test_health002_silent_once_one_route_recovers(tmp_path):
 def test_health002_custom_alias_routes_follow_their_one_to_one_row(tmp_path):
     data = {"providers": [OPENAI, ANTHROPIC],
             "model_routes": [
-                route("gpt-4o", OPENAI, enabled=False), route("coder", OPENAI, "gpt-4o"),  # dark
-                route("claude-x", ANTHROPIC), route("coder", ANTHROPIC, "claude-x"),  # lit, but ejected
+                route(OPENAI, "gpt-4o", enabled=False), route(OPENAI, "coder", "gpt-4o"),  # dark
+                route(ANTHROPIC, "claude-x"), route(ANTHROPIC, "coder", "claude-x"),  # lit, but ejected
             ],
             "route_health": [health(ANTHROPIC, "claude-x", state="ejected")]}
     rows = run_rule(tmp_path, "GW-HEALTH-002", data)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.rules.factories_cat1 import DROP, Kit, provider, route
+from tests.factories.ids import DROP
+from tests.factories.providers import provider
+from tests.factories.routes import route
+from tests.factories.snapshots import Kit
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from tests.factories.ids import uid
+from tests.factories.providers import provider
+from tests.factories.routes import route
+from tests.factories.smart_models import routing_policy, smart_model
+from tests.factories.snapshots import ids
 from tests.rulekit import run_rule
-
-from .factories_cat2 import ids, provider, route, routing_policy, smart_model, uid
 
 
 def _served_org():
@@ -12,7 +15,7 @@ def _served_org():
     openai, anthropic = provider("openai"), provider("anthropic", model_provider="anthropic")
     return openai, anthropic, {
         "providers": [openai, anthropic],
-        "model_routes": [route("gpt-4o-mini", openai), route("claude-sonnet-4-5", anthropic)],
+        "model_routes": [route(openai, "gpt-4o-mini"), route(anthropic, "claude-sonnet-4-5")],
     }
 
 
@@ -34,12 +37,12 @@ def test_smart001_fires_in_both_families_and_names_slot_and_determiner(tmp_path)
     data["routing_policies"] = [routing_policy("smart-v2", ["claude-opus"], determiner=None)]
     rows = run_rule(tmp_path, "GW-SMART-001", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("smart:smart-coder"), uid("policy:smart-v2")}
-    coder = by_id[uid("smart:smart-coder")]
+    assert set(by_id) == {uid("smart_model", "smart-coder"), uid("routing_policy", "smart-v2")}
+    coder = by_id[uid("smart_model", "smart-coder")]
     assert coder["family"] == "smart_models" and coder["determiner_unserved"] is True
     assert coder["message"] == ("smart model 'smart-coder' uses alias(es) no enabled route serves: "
                                 "determiner -> 'tiny-router', slot 1 (slot1) -> 'team-coder'")
-    policy = by_id[uid("policy:smart-v2")]
+    policy = by_id[uid("routing_policy", "smart-v2")]
     assert policy["family"] == "routing_policies"
     assert policy["message"] == "routing policy 'smart-v2' uses alias(es) no enabled route serves: slot 0 -> 'claude-opus'"
 
@@ -52,18 +55,18 @@ def test_smart001_route_or_provider_state_decides_whether_an_alias_is_served(tmp
     data = {
         "providers": [openai, sick, sick_bypassed, off],
         "model_routes": [
-            route("disabled-route", openai, enabled=False),
-            route("on-sick", sick),
-            route("on-bypassed", sick_bypassed),
-            route("on-off", off),
+            route(openai, "disabled-route", enabled=False),
+            route(sick, "on-sick"),
+            route(sick_bypassed, "on-bypassed"),
+            route(off, "on-off"),
             # custom alias whose 1:1 row is disabled: darkened
-            route("gpt-4o", openai, enabled=False),
-            route("dark-alias", openai, "gpt-4o"),
+            route(openai, "gpt-4o", enabled=False),
+            route(openai, "dark-alias", "gpt-4o"),
             # custom alias without any 1:1 row: darkened as well
-            route("orphan-alias", openai, "gpt-5"),
+            route(openai, "orphan-alias", "gpt-5"),
             # custom alias whose 1:1 row is enabled: served
-            route("gpt-4.1", openai),
-            route("lit-alias", openai, "gpt-4.1"),
+            route(openai, "gpt-4.1"),
+            route(openai, "lit-alias", "gpt-4.1"),
         ],
         "smart_models": [smart_model(
             "probe", ["disabled-route", "on-sick", "on-bypassed", "on-off", "dark-alias", "orphan-alias",
@@ -71,7 +74,7 @@ def test_smart001_route_or_provider_state_decides_whether_an_alias_is_served(tmp
             determiner="lit-alias")],
     }
     rows = run_rule(tmp_path, "GW-SMART-001", data)
-    assert ids(rows) == {uid("smart:probe")}
+    assert ids(rows) == {uid("smart_model", "probe")}
     assert set(rows[0]["unserved_aliases"].split(", ")) == {"disabled-route", "on-sick", "on-off", "dark-alias",
                                                            "orphan-alias"}
     assert rows[0]["determiner_unserved"] is False
@@ -93,18 +96,19 @@ def test_smart002_fires_on_out_of_range_fallback_in_both_families(tmp_path):
     }
     rows = run_rule(tmp_path, "GW-SMART-002", data)
     by_id = {r["resource_id"]: r for r in rows}
-    assert set(by_id) == {uid("smart:past-end"), uid("smart:negative"), uid("policy:no-slots")}
-    assert by_id[uid("smart:past-end")]["message"] == (
+    assert set(by_id) == {uid("smart_model", "past-end"), uid("smart_model", "negative"),
+                          uid("routing_policy", "no-slots")}
+    assert by_id[uid("smart_model", "past-end")]["message"] == (
         "smart model 'past-end' falls back to slot 2 on determiner failure but has 2 slot(s) (valid: 0-1)")
-    assert by_id[uid("policy:no-slots")]["family"] == "routing_policies"
-    assert by_id[uid("policy:no-slots")]["message"].endswith("has 0 slot(s)")
+    assert by_id[uid("routing_policy", "no-slots")]["family"] == "routing_policies"
+    assert by_id[uid("routing_policy", "no-slots")]["message"].endswith("has 0 slot(s)")
 
 
 # ---------------------------------------------------------------- GW-SMART-003 alias collision
 
 def test_smart003_fires_once_per_colliding_alias(tmp_path):
     openai, _, data = _served_org()
-    data["model_routes"].append(route("smart-coder", openai, "gpt-4o-mini", enabled=False))
+    data["model_routes"].append(route(openai, "smart-coder", "gpt-4o-mini", enabled=False))
     data["smart_models"] = [smart_model("smart-coder", ["gpt-4o-mini"]), smart_model("unique", ["gpt-4o-mini"])]
     data["routing_policies"] = [routing_policy("smart-coder", ["gpt-4o-mini"]),
                                 routing_policy("claude-sonnet-4-5", ["gpt-4o-mini"])]
@@ -114,8 +118,8 @@ def test_smart003_fires_once_per_colliding_alias(tmp_path):
     coder = by_id["smart-coder"]
     assert coder["family"] == "smart_models"
     assert coder["message"] == (
-        f"alias 'smart-coder' is both routing policy {uid('policy:smart-coder')} and smart model "
-        f"{uid('smart:smart-coder')} and the alias of 1 route(s) (0 enabled): openai/gpt-4o-mini")
+        f"alias 'smart-coder' is both routing policy {uid('routing_policy', 'smart-coder')} and smart model "
+        f"{uid('smart_model', 'smart-coder')} and the alias of 1 route(s) (0 enabled): openai/gpt-4o-mini")
     assert by_id["claude-sonnet-4-5"]["family"] == "routing_policies"
 
 

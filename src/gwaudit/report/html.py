@@ -11,11 +11,14 @@ from __future__ import annotations
 import base64
 import hashlib
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 from .model import ReportData
 from .templates import environment, static_text
 from .view import SECTIONS, build_view
+
+if TYPE_CHECKING:
+    from ..formats import RenderContext
 
 
 def csp_hash(text: str) -> str:
@@ -41,3 +44,8 @@ def render_html(data: ReportData, *, template_dir: Optional[Path] = None) -> str
     csp = content_security_policy([css], [js])
     return env.get_template("report.html.j2").render(r=data, v=view, css=css, js=js, csp=csp,
                                                      sections=SECTIONS)
+
+
+def report_files(data: ReportData, ctx: "RenderContext") -> dict[str, bytes]:
+    """The ``html`` format (:mod:`gwaudit.formats`)."""
+    return {"report.html": render_html(data, template_dir=ctx.template_dir).encode("utf-8")}

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Optional
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+from ..jsonwalk import FieldChange
+from ..severity import SEVERITIES, SEVERITY_RANK, at_or_above
+
+__all__ = ["SEVERITIES", "SEVERITY_RANK", "FieldChange"]  # with the classes below
 
 FRAMEWORKS = {
     "soc2": "SOC 2",
@@ -43,7 +45,7 @@ class SnapshotRef:
 
 
 @dataclass
-class FamilyStatus:
+class FamilyCompleteness:
     """Collection completeness of one family in the audited snapshot."""
     family: str
     title: str
@@ -62,12 +64,13 @@ class Waiver:
     owner: str
     expires: str
     state: str = "active"
-    """active | expired | stale (matches nothing)"""
+    """active | expired | unused (in force, matched no finding)"""
     matched: int = 0
 
 
 @dataclass
-class Finding:
+class ReportFinding:
+    """A stored finding, as every renderer shows it."""
     fingerprint: str
     rule_id: str
     title: str
@@ -86,7 +89,7 @@ class Finding:
 
 
 @dataclass
-class Rule:
+class ReportRule:
     """One evaluated rule: its metadata, the parameters it ran with, and its result."""
     rule_id: str
     title: str
@@ -105,6 +108,8 @@ class Rule:
     error: Optional[str] = None
     open: int = 0
     waived: int = 0
+    note: Optional[str] = None
+    """Why a rule passed without a comparison (e.g. no previous snapshot to compare)."""
 
     @property
     def display_status(self) -> str:
@@ -123,14 +128,8 @@ class Control:
 
 
 @dataclass
-class FieldChange:
-    path: str
-    before: Any
-    after: Any
-
-
-@dataclass
-class Change:
+class ChangeRow:
+    """One added, removed or modified resource between the baseline and the audited snapshot."""
     family: str
     kind: str
     """added | removed | modified"""
@@ -194,11 +193,11 @@ class ReportData:
     summary: Summary
     period: Period = field(default_factory=Period)
     classification: str = "Internal"
-    completeness: list[FamilyStatus] = field(default_factory=list)
-    rules: list[Rule] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    completeness: list[FamilyCompleteness] = field(default_factory=list)
+    rules: list[ReportRule] = field(default_factory=list)
+    findings: list[ReportFinding] = field(default_factory=list)
     controls: list[Control] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
+    changes: list[ChangeRow] = field(default_factory=list)
     changes_note: Optional[str] = None
     """Why the changes are missing or partial (e.g. no earlier snapshot), else None."""
     waivers: list[Waiver] = field(default_factory=list)
@@ -206,6 +205,20 @@ class ReportData:
     trend: list[TrendPoint] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """Parts of the report that could not be filled, said plainly (shown in every format)."""
+    delta: Optional[dict[str, Any]] = None
+    """How the findings moved since the baseline (:meth:`FindingsDelta.to_dict`), None without one."""
+    fail_on: Optional[str] = None
+    """The ``--fail-on`` threshold the audit ran with (None: never exit 1)."""
+
+    @property
+    def exit_code(self) -> int:
+        """What ``gwaudit audit`` exits with for this audit: 4 when a rule was not evaluated, else 1
+        when an open finding is at or above ``fail_on``, else 0."""
+        if any(r.status == "error" for r in self.rules):
+            return 4
+        if any(f.status == "fail" and at_or_above(f.severity, self.fail_on) for f in self.findings):
+            return 1
+        return 0
 
     @property
     def incomplete(self) -> bool:
@@ -225,13 +238,13 @@ class ReportData:
         return (f"INCOMPLETE SNAPSHOT: these families could not be collected: {fams}. "
                 "Rules reading them are reported as error, not pass; the findings below do not cover them.")
 
-    def findings_by_rule(self) -> dict[str, list[Finding]]:
-        out: dict[str, list[Finding]] = {}
+    def findings_by_rule(self) -> dict[str, list[ReportFinding]]:
+        out: dict[str, list[ReportFinding]] = {}
         for f in self.findings:
             out.setdefault(f.rule_id, []).append(f)
         return out
 
-    def rule(self, rule_id: str) -> Optional[Rule]:
+    def rule(self, rule_id: str) -> Optional[ReportRule]:
         for r in self.rules:
             if r.rule_id == rule_id:
                 return r

@@ -17,13 +17,16 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 from urllib.parse import unquote, urlsplit
 
 from .model import ReportData
 from .templates import environment, static_text
 from .ua_sheet import html_class
 from .view import SECTIONS, build_view
+
+if TYPE_CHECKING:
+    from ..formats import RenderContext
 
 PDF_VARIANT = "pdf/a-3b"
 DEFAULT_MAX_RESOURCES = 25
@@ -198,3 +201,14 @@ def render_pdf(data: ReportData, *, attachments: dict[str, bytes], max_resources
         doc = html_class(html)(string=html, base_url=templates_dir().as_uri() + "/", url_fetcher=fetcher)
         return doc.write_pdf(pdf_variant=PDF_VARIANT, attachments=files, pdf_identifier=None,
                              finisher=finisher)
+
+
+def report_files(data: ReportData, ctx: "RenderContext") -> dict[str, bytes]:
+    """The ``pdf`` format (:mod:`gwaudit.formats`): findings.csv and findings.json attached
+    (taken from ``ctx.attachments`` when the writer made them already)."""
+    from . import tables
+
+    attachments = ctx.attachments or {"findings.csv": tables.findings_csv(data),
+                                      "findings.json": tables.findings_json(data)}
+    return {"report.pdf": render_pdf(data, attachments=attachments, max_resources_per_rule=ctx.max_resources_per_rule,
+                                     template_dir=ctx.template_dir, on_progress=ctx.on_pdf_progress)}

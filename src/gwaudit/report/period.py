@@ -17,7 +17,7 @@ from typing import Optional
 import duckdb
 
 from ..errors import UsageError
-from ..store import resolve_snapshot
+from ..db import resolve_snapshot
 from ..timeutil import UTC, parse_date_or_ts, parse_ts
 
 

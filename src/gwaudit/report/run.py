@@ -8,12 +8,12 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
+from ..db import Database
 from ..errors import RuntimeFailure, UsageError
+from ..formats import REGISTRY, RenderContext, default_formats, parse_formats
 from .model import ReportData
-
-FORMATS = ("html", "pdf", "csv", "json")
 
 
 @dataclass
@@ -22,9 +22,10 @@ class ReportOptions:
     period: Optional[str] = None
     date_from: Optional[str] = None
     date_to: Optional[str] = None
-    formats: Sequence[str] = FORMATS
+    formats: Sequence[str] = field(default_factory=default_formats)
     out: Path = Path("reports")
     waivers: Optional[Path] = None
+    """A waiver file: the audited snapshot is re-audited with it first."""
     classification: str = "Internal"
     max_resources_per_rule: int = 25
     template_dir: Optional[Path] = None
@@ -38,23 +39,6 @@ class ReportOptions:
 class ReportResult:
     data: ReportData
     paths: list[Path] = field(default_factory=list)
-
-
-def parse_formats(values: Iterable[str]) -> list[str]:
-    """``["html,pdf", "csv"]`` -> ``["html", "pdf", "csv"]`` (order kept, duplicates dropped)."""
-    out: list[str] = []
-    for v in values:
-        for f in str(v).split(","):
-            f = f.strip().lower()
-            if not f:
-                continue
-            if f not in FORMATS:
-                raise UsageError(f"--format {f}: expected some of {', '.join(FORMATS)} (comma-separated)")
-            if f not in out:
-                out.append(f)
-    if not out:
-        raise UsageError("--format: give at least one of html, pdf, csv, json")
-    return out
 
 
 def file_stem(data: ReportData) -> str:
@@ -81,10 +65,11 @@ def _write(path: Path, body: bytes) -> Path:
     return path
 
 
-def write_outputs(data: ReportData, out: Path, formats: Sequence[str] = FORMATS, *,
+def write_outputs(data: ReportData, out: Path, formats: Sequence[str] | None = None, *,
                   max_resources_per_rule: int = 25, template_dir: Optional[Path] = None,
                   on_pdf_progress: Optional[Callable[[int, int], None]] = None) -> list[Path]:
-    """Render ``data`` into ``out``; returns the paths written (inventory CSVs as their folder).
+    """Render ``data`` into ``out`` in each format (default: the registry's defaults); returns
+    the paths written, a folder of files (``inventory/...``) once as the folder.
 
     Every string of ``data`` passes through :func:`gwaudit.redact.redact_obj` first, so no
     renderer (nor a user template) ever sees a credential.
@@ -95,54 +80,45 @@ def write_outputs(data: ReportData, out: Path, formats: Sequence[str] = FORMATS,
     if max_resources_per_rule < 1:
         raise UsageError("--max-resources-per-rule must be at least 1")
     data = redact_obj(data)
+    formats = parse_formats(formats if formats is not None else default_formats())
     out = Path(out)
     stem = file_stem(data)
-    findings_csv = tables.findings_csv(data)
-    findings_json = tables.findings_json(data)
+    ctx = RenderContext(max_resources_per_rule=max_resources_per_rule, template_dir=template_dir,
+                        on_pdf_progress=on_pdf_progress)
+    if "pdf" in formats and ({"csv", "json"} & set(formats)):  # made once, attached and written
+        ctx.attachments = {"findings.csv": tables.findings_csv(data), "findings.json": tables.findings_json(data)}
     paths: list[Path] = []
     try:
-        if "html" in formats:
-            from .html import render_html
-
-            paths.append(_write(out / f"{stem}-report.html", render_html(data, template_dir=template_dir).encode()))
-        if "pdf" in formats:
-            from .pdf import render_pdf
-
-            pdf = render_pdf(data, attachments={"findings.csv": findings_csv, "findings.json": findings_json},
-                             max_resources_per_rule=max_resources_per_rule, template_dir=template_dir,
-                             on_progress=on_pdf_progress)
-            paths.append(_write(out / f"{stem}-report.pdf", pdf))
-        if "csv" in formats:
-            paths.append(_write(out / f"{stem}-findings.csv", findings_csv))
-            paths.append(_write(out / f"{stem}-changes.csv", tables.changes_csv(data)))
-            inv_dir = out / f"{stem}-inventory"
-            for family, body in tables.inventory_csvs(data).items():
-                _write(inv_dir / f"{family}.csv", body)
-            paths.append(inv_dir)
-            if data.incomplete_warning:
-                paths.append(_write(out / f"{stem}-INCOMPLETE.txt", (data.incomplete_warning + "\n").encode()))
-        if "json" in formats:
-            paths.append(_write(out / f"{stem}-report.json", tables.report_json(data)))
-            paths.append(_write(out / f"{stem}-findings.json", findings_json))
+        for name in formats:
+            for suffix, body in REGISTRY[name].render_files(data, ctx).items():
+                folder, _, leaf = suffix.rpartition("/")
+                if folder:
+                    target = out / f"{stem}-{folder}"
+                    _write(target / leaf, body)
+                    if target not in paths:
+                        paths.append(target)
+                else:
+                    paths.append(_write(out / f"{stem}-{suffix}", body))
     except OSError as exc:
         raise RuntimeFailure(f"cannot write the report into {out}: {exc}",
                              hint="check that the folder is writable and the disk has room") from None
     return paths
 
 
-def make_report(db: Path | str, opts: ReportOptions, *, wait: float = 30.0) -> ReportResult:
+def make_report(db: Database | Path | str, opts: ReportOptions) -> ReportResult:
+    """Build the report data from the database and write it (``gwaudit report``)."""
     from .data import build_report_data
 
     formats = parse_formats(opts.formats)
-    data = build_report_data(db, snapshot=opts.snapshot, period=opts.period, date_from=opts.date_from,
+    data = build_report_data(Database.of(db), snapshot=opts.snapshot, period=opts.period, date_from=opts.date_from,
                              date_to=opts.date_to, waivers=opts.waivers, classification=opts.classification,
-                             rules_dirs=opts.rules_dirs, params=opts.params, wait=wait)
+                             rules_dirs=opts.rules_dirs, params=opts.params)
     paths = write_outputs(data, opts.out, formats, max_resources_per_rule=opts.max_resources_per_rule,
                           template_dir=opts.template_dir, on_pdf_progress=opts.on_pdf_progress)
     return ReportResult(data, paths)
 
 
-def demo_report(db: Path | str, out: Path, echo: Any = print) -> list[Path]:
+def demo_report(db: Database | Path | str, out: Path, echo: Any = print) -> list[Path]:
     """The demo's last step: every format for the newest snapshot, with the changes since the
     one before it, written to ``out``."""
     result = make_report(db, ReportOptions(snapshot="latest", out=Path(out), classification="Demo"))

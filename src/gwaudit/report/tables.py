@@ -4,7 +4,7 @@
   evidence and waiver as JSON text;
 * ``changes.csv`` - one row per changed field (an added or removed resource: one row);
 * ``inventory/<family>.csv`` - the resources of each family in the audited snapshot;
-* ``findings.json`` - the audit JSON of DESIGN.md (snapshot, summary, rules, findings);
+* ``findings.json`` - the audit JSON of ``gwaudit audit --format json`` (snapshot, summary, rules, findings);
 * ``report.json`` - the same plus the period, its changes, summary figures and completeness.
 
 CSV is UTF-8; any text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
@@ -20,7 +20,7 @@ from dataclasses import asdict
 from typing import Any, Iterable, Sequence
 
 from ..output import cell, dumps, jsonable, safe_cell
-from .model import FRAMEWORKS, Finding, ReportData, SnapshotRef
+from .model import FRAMEWORKS, ReportData, ReportFinding, SnapshotRef
 
 FINDING_COLUMNS = ("fingerprint", "rule_id", "title", "severity", "status", "family", "resource_id",
                    "resource_name", "message", "frameworks", "soc2", "iso27001", "nist_800_53", "iso42001",
@@ -55,7 +55,7 @@ def frameworks_text(frameworks: dict[str, list[str]]) -> str:
     return ";".join(f"{k}:{c}" for k in keys for c in frameworks.get(k, []))
 
 
-def finding_row(f: Finding, warning: str | None = None) -> list[Any]:
+def finding_row(f: ReportFinding, warning: str | None = None) -> list[Any]:
     w = f.waiver or {}
     return [f.fingerprint, f.rule_id, f.title, f.severity, f.status, f.family, f.resource_id, f.resource_name,
             f.message, frameworks_text(f.frameworks),
@@ -101,7 +101,7 @@ def _snapshot(s: SnapshotRef | None) -> dict[str, Any] | None:
     return None if s is None else jsonable(asdict(s))
 
 
-def finding_dict(f: Finding) -> dict[str, Any]:
+def finding_dict(f: ReportFinding) -> dict[str, Any]:
     return jsonable({"fingerprint": f.fingerprint, "rule_id": f.rule_id, "title": f.title, "severity": f.severity,
                      "status": f.status, "family": f.family, "resource_id": f.resource_id,
                      "resource_name": f.resource_name, "message": f.message, "evidence": f.evidence,
@@ -110,10 +110,11 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def audit_dict(data: ReportData) -> dict[str, Any]:
-    """DESIGN.md's audit shape: ``{"snapshot", "summary", "rules", "findings"}``."""
+    """The audit as JSON (README, "Auditing"): ``{"snapshot", "summary", "rules", "findings"}``."""
     s = data.summary
     summary = {"findings": len(data.findings), "by_status": {"fail": s.open, "waived": s.waived},
-               "by_severity": s.by_severity, "rules": s.rules}
+               "by_severity": s.by_severity, "rules": s.rules, "fail_on": data.fail_on or "none",
+               "exit_code": data.exit_code}
     rules = [{"rule_id": r.rule_id, "status": r.status, "checked": r.checked, "failed": r.failed, "error": r.error}
              for r in data.rules]
     return {"snapshot": _snapshot(data.snapshot), "summary": summary, "rules": rules,
@@ -143,6 +144,7 @@ def report_dict(data: ReportData) -> dict[str, Any]:
     out["controls"] = [asdict(c) for c in data.controls]
     out["changes"] = {"note": data.changes_note,
                       "items": [asdict(c) for c in data.changes]}
+    out["findings_delta"] = data.delta
     out["waivers"] = [asdict(w) for w in data.waivers]
     out["inventory"] = {inv.family: inv.count for inv in data.inventory}
     out["trend"] = [asdict(t) for t in data.trend]
@@ -151,3 +153,27 @@ def report_dict(data: ReportData) -> dict[str, Any]:
 
 def report_json(data: ReportData) -> bytes:
     return (dumps(report_dict(data)) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------- the csv and json formats
+
+def csv_files(data: ReportData, ctx: Any) -> dict[str, bytes]:
+    """The ``csv`` format of a report: findings, changes, one inventory file per family, and
+    ``INCOMPLETE.txt`` on an incomplete snapshot."""
+    out = {"findings.csv": ctx.attachments.get("findings.csv") or findings_csv(data),
+           "changes.csv": changes_csv(data)}
+    out.update({f"inventory/{family}.csv": body for family, body in inventory_csvs(data).items()})
+    if data.incomplete_warning:
+        out["INCOMPLETE.txt"] = (data.incomplete_warning + "\n").encode()
+    return out
+
+
+def json_files(data: ReportData, ctx: Any) -> dict[str, bytes]:
+    """The ``json`` format of a report: the whole report, and its findings alone."""
+    return {"report.json": report_json(data),
+            "findings.json": ctx.attachments.get("findings.json") or findings_json(data)}
+
+
+def audit_json(data: ReportData, ctx: Any) -> str:
+    """``gwaudit audit --format json``."""
+    return dumps(audit_dict(data))

@@ -12,8 +12,8 @@ from markupsafe import Markup
 
 from .. import families as fam
 from .charts import Chart, report_charts
-from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, Change, Control, FamilyStatus, Finding, Inventory,
-                    ReportData, Rule, SnapshotRef)
+from .model import (FRAMEWORKS, SEVERITIES, SEVERITY_RANK, ChangeRow, Control, FamilyCompleteness, Inventory,
+                    ReportData, ReportFinding, ReportRule, SnapshotRef)
 
 SECTIONS = [("summary", "Executive summary"), ("compliance", "Compliance matrix"),
             ("findings", "Findings by rule"), ("changes", "Changes in the period"), ("waivers", "Waivers"),
@@ -22,9 +22,9 @@ SECTIONS = [("summary", "Executive summary"), ("compliance", "Compliance matrix"
 
 @dataclass
 class RuleGroup:
-    rule: Rule
-    findings: list[Finding]
-    shown: list[Finding]
+    rule: ReportRule
+    findings: list[ReportFinding]
+    shown: list[ReportFinding]
     more: int
 
 
@@ -33,7 +33,7 @@ class ChangeGroup:
     family: str
     title: str
     counts: dict[str, int]
-    shown: list[Change]
+    shown: list[ChangeRow]
     more: int
 
 
@@ -44,10 +44,10 @@ class View:
     frameworks: list[tuple[str, str, list[Control]]]
     change_groups: list[ChangeGroup]
     change_counts: dict[str, int]
-    error_rules: list[Rule]
-    rules_sorted: list[Rule]
+    error_rules: list[ReportRule]
+    rules_sorted: list[ReportRule]
     charts: list[Chart]
-    inventory_status: list[tuple[Inventory, Optional[FamilyStatus]]] = field(default_factory=list)
+    inventory_status: list[tuple[Inventory, Optional[FamilyCompleteness]]] = field(default_factory=list)
     """Each family's inventory with its collection status (None: the snapshot recorded none)."""
     snapshot_rows: list[tuple[SnapshotRef, str]] = field(default_factory=list)
     """The baseline and the period's snapshots, oldest first, each with its role: ``baseline``,
@@ -75,17 +75,17 @@ class View:
         return "\n".join(c.css for c in self.charts)
 
 
-def _rule_for(data: ReportData, rule_id: str, findings: list[Finding]) -> Rule:
+def _rule_for(data: ReportData, rule_id: str, findings: list[ReportFinding]) -> ReportRule:
     known = data.rule(rule_id)
     if known is not None:
         return known
     first = findings[0]  # a finding from a rule not in the catalog (e.g. an engine rule)
-    return Rule(rule_id=rule_id, title=first.title, severity=first.severity, status="fail",
+    return ReportRule(rule_id=rule_id, title=first.title, severity=first.severity, status="fail",
                 failed=len(findings), open=sum(f.status == "fail" for f in findings),
                 waived=sum(f.status == "waived" for f in findings))
 
 
-def _rule_order(rule: Rule) -> tuple[int, str]:
+def _rule_order(rule: ReportRule) -> tuple[int, str]:
     return (SEVERITY_RANK.get(rule.severity, len(SEVERITIES)), rule.rule_id)
 
 
@@ -116,7 +116,7 @@ def build_view(data: ReportData, *, cap: Optional[int] = None, inline_charts: bo
     frameworks = [(k, FRAMEWORKS.get(k, k), cs) for k, cs in controls.items()]
 
     counts = {"added": 0, "removed": 0, "modified": 0}
-    per_family: dict[str, list[Change]] = {}
+    per_family: dict[str, list[ChangeRow]] = {}
     for ch in data.changes:
         counts[ch.kind] = counts.get(ch.kind, 0) + 1
         per_family.setdefault(ch.family, []).append(ch)

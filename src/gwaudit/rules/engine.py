@@ -5,7 +5,7 @@ either way sandboxed first (rule SQL cannot read or write files or change settin
 family names show the evaluated snapshot; "now" is its taken_at, never the wall clock, so
 re-auditing an old snapshot gives the same answer. Each rule's findings are computed by DuckDB
 into a temporary stage (fingerprints and evidence JSON included), fetched once for waivers and
-the result, and written in one transaction by :func:`gwaudit.rules.findings.save`.
+the result, and written in one transaction by :func:`gwaudit.rules.stage.save`.
 """
 
 from __future__ import annotations
@@ -20,16 +20,20 @@ from typing import Any, Iterable, Sequence
 
 import duckdb
 
-from .. import families as fam
+from .. import __version__
+
+from ..db import Database, family_status, resolve_snapshot, scope_to_snapshot, snapshot_info
+from ..db.connect import sandbox
+from ..db.snapshots import previous_snapshot
 from ..errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, UsageError
-from ..output import dumps, jsonable
-from ..store import (DEFAULT_WAIT, Store, family_status, history_view, resolve_snapshot, scope_to_snapshot,
-                     snapshot_info)
+from ..output import dumps
+from ..severity import FAIL_ON_CHOICES, SEVERITIES, SEVERITY_RANK, at_or_above
 from ..timeutil import utcnow
-from . import findings as fnd
-from .builtin import EXPIRED_WAIVER, STALE_WAIVER, WAIVER_FAMILY
-from .findings import Finding
-from .loader import PREVIOUS_BINDING, SEVERITIES, SEVERITY_RANK, Rule, effective_params, first_line, load_rules
+from . import stage as fnd
+from .catalog import load_rules
+from .engine_rules import EXPIRED_WAIVER, STALE_WAIVER, WAIVER_FAMILY
+from .loader import PREVIOUS_BINDING, Rule, effective_params, first_line
+from .stage import Finding
 from .waivers import Waiver, resolve_waivers
 
 NO_PREVIOUS = "no previous snapshot to compare"
@@ -88,11 +92,9 @@ class Snapshot:
 def open_snapshot(con: duckdb.DuckDBPyConnection, ref: str | int | None) -> Snapshot:
     sid = resolve_snapshot(con, ref)
     info = snapshot_info(con, sid)
-    prev = con.execute("""SELECT id FROM snapshots WHERE taken_at < $t OR (taken_at = $t AND id < $sid)
-                          ORDER BY taken_at DESC, id DESC LIMIT 1""", {"t": info["taken_at"], "sid": sid}).fetchall()
     counts = dict(con.execute("SELECT family, count(*) FROM snapshot_resources WHERE snapshot_id = ? "
                               "GROUP BY family", [sid]).fetchall())
-    prev_id = prev[0][0] if prev else None
+    prev_id = previous_snapshot(con, sid)
     return Snapshot(sid, info["taken_at"], info, family_status(con, sid), counts,
                     prev_id, family_status(con, prev_id) if prev_id is not None else {})
 
@@ -103,9 +105,7 @@ def prepare(con: duckdb.DuckDBPyConnection, snap: Snapshot, rules: Sequence[Rule
     scope_to_snapshot(con, snap.id)
     fnd.create_stage(con)
     if snap.previous_id is not None and any(r.needs_previous for r in rules):
-        for f in fam.FAMILIES:
-            con.execute(f'CREATE OR REPLACE TEMP VIEW "prev_{f.name}" AS '
-                        f'SELECT * FROM "{history_view(f.name)}" WHERE snapshot_id = {int(snap.previous_id)}')
+        scope_to_snapshot(con, snap.previous_id, prefix="prev_")
 
 
 def _not_collected(family: str, statuses: dict[str, dict[str, Any]], where: str) -> str | None:
@@ -166,20 +166,21 @@ def evaluate_rule(con: duckdb.DuckDBPyConnection, snap: Snapshot, rule: Rule, pa
 # ---------------------------------------------------------------- waivers
 
 def _apply_waivers(snap: Snapshot, results: list[RuleResult], found: list[Finding], waivers: list[Waiver],
-                   known_ids: set[str]) -> list[Finding]:
-    """Mark waived findings; return the engine's findings about the waiver file and fill the
-    GW-WAIVER-* results (if selected)."""
+                   known_ids: set[str]) -> tuple[list[Finding], dict[int, int]]:
+    """Mark waived findings; return the engine's findings about the waiver file (filling the
+    GW-WAIVER-* results, if selected) and, per entry that matched a finding, how many it waived."""
     active = [w for w in waivers if w.active(snap.taken_at)]
     by_rule: dict[str, list[Waiver]] = {}
     for w in active:
         by_rule.setdefault(w.rule_id, []).append(w)
-    used: set[int] = set()
+    used: dict[int, int] = {}
     for f in found:
         for w in by_rule.get(f.rule_id, ()):
             if w.matches(f.rule_id, f.resource_id, f.resource_name, f.identity):
-                used.add(w.index)
+                used.setdefault(w.index, 0)
                 if f.status != "waived":
                     f.status, f.waiver = "waived", w.to_dict()
+                    used[w.index] += 1
     judged = {r.rule.id for r in results if r.status != "error" and not r.rule.is_engine}
     extra: list[Finding] = []
     by_id = {r.rule.id: r for r in results}
@@ -203,7 +204,7 @@ def _apply_waivers(snap: Snapshot, results: list[RuleResult], found: list[Findin
                                  f"waiver #{w.index} ({w.rule_id})", text(w),
                                  dumps({"waiver": w.to_dict()}, indent=None), dict(res.rule.frameworks), snap.id,
                                  identity=identity))
-    return extra
+    return extra, used
 
 
 # ---------------------------------------------------------------- the audit
@@ -220,10 +221,7 @@ class AuditResult:
         return [r for r in self.rules if r.status == "error"]
 
     def at_or_above_fail_on(self) -> list[Finding]:
-        if not self.fail_on or self.fail_on == "none":
-            return []
-        limit = SEVERITY_RANK[self.fail_on]
-        return [f for f in self.findings if f.status == "fail" and SEVERITY_RANK[f.severity] <= limit]
+        return [f for f in self.findings if f.status == "fail" and at_or_above(f.severity, self.fail_on)]
 
     @property
     def exit_code(self) -> int:
@@ -252,29 +250,25 @@ class AuditResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"snapshot": jsonable(self.snapshot), "summary": self.summary(),
-                "rules": [r.to_dict() for r in self.rules], "findings": [f.to_dict() for f in self.findings]}
+        """The audit as JSON data: exactly what ``gwaudit audit --format json`` prints."""
+        from ..report.data import from_audit
+        from ..report.tables import audit_dict
+
+        return audit_dict(from_audit(self))
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return dumps(self.to_dict(), indent=indent)
 
 
-def evaluate(db: Path | str, snapshot: str | int | None, rule: Rule, params: dict[str, Any] | None = None, *,
-             wait: float = DEFAULT_WAIT) -> RuleResult:
+def evaluate(db: Database | Path | str, snapshot: str | int | None, rule: Rule,
+             params: dict[str, Any] | None = None) -> RuleResult:
     """Evaluate one SQL rule on a stored snapshot without storing anything; the result keeps the
     rule's raw rows (``raw_rows()``). ``params`` override the rule's defaults."""
     values = effective_params([rule], {rule.id: params} if params else None)[rule.id]
-    with Store(db, wait=wait).reader(sandboxed=True) as con:
+    with Database.of(db).reader(sandboxed=True) as con:
         snap = open_snapshot(con, snapshot)
         prepare(con, snap, [rule])
         return evaluate_rule(con, snap, rule, values, keep_rows=True)
-
-
-def sandbox(con: duckdb.DuckDBPyConnection) -> None:
-    """Rule SQL may read the database only: no files, no extensions, no changing settings back.
-    (Rules are validated as single SELECT statements when loaded.)"""
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
 
 
 def select_rules(rules: Sequence[Rule], only: Iterable[str] = (), skip: Iterable[str] = ()) -> list[Rule]:
@@ -301,24 +295,24 @@ def _order(f: Finding) -> tuple[Any, ...]:
     return (SEVERITY_RANK[f.severity], f.status != "fail", f.rule_id, f.resource_name or "", f.resource_id)
 
 
-def audit(db: Path | str, snapshot: str | int | None = "latest", *, rules: Sequence[Rule] | None = None,
-          rules_dirs: Iterable[Path | str] = (), params: dict[str, dict[str, Any]] | None = None,
-          waivers: Path | str | Iterable[Any] | None = None, only: Iterable[str] = (), skip: Iterable[str] = (),
-          fail_on: str | None = None, wait: float = DEFAULT_WAIT, store: bool = True) -> AuditResult:
+def audit(db: Database | Path | str, snapshot: str | int | None = "latest", *,
+          rules: Sequence[Rule] | None = None, rules_dirs: Iterable[Path | str] = (),
+          params: dict[str, dict[str, Any]] | None = None, waivers: Path | str | Iterable[Any] | None = None,
+          only: Iterable[str] = (), skip: Iterable[str] = (), fail_on: str | None = None,
+          store: bool = True) -> AuditResult:
     """Evaluate ``rules`` (default: built-in + ``rules_dirs`` + the engine's own) on a snapshot,
-    apply ``waivers`` (a file, parsed entries or Waiver objects), store the findings (unless
-    ``store`` is false) and return them. ``params`` are per-rule overrides of the declared
+    apply ``waivers`` (a file, parsed entries or Waiver objects), store the audit (unless
+    ``store`` is false) and return it. ``params`` are per-rule overrides of the declared
     defaults (the configuration's ``[rules.<ID>]`` tables)."""
-    if fail_on is not None and fail_on != "none" and fail_on not in SEVERITY_RANK:
+    if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
         raise UsageError(f"--fail-on {fail_on}: expected one of {', '.join(SEVERITIES)} or none")
+    db = Database.of(db)
     catalog = list(rules) if rules is not None else load_rules(rules_dirs)
     values = effective_params(catalog, params)
+    only, skip = list(only), list(skip)
     selected = select_rules(catalog, only, skip)
-    if not Path(db).exists():
-        raise UsageError(f"no database at {db}", hint="collect or import a snapshot first (gwaudit collect / "
-                                                      "gwaudit import), or point --db / GWAUDIT_DB at your database")
-    db_store = Store(db, wait=wait)
-    with (db_store.writer() if store else db_store.reader(sandboxed=True)) as con:
+    db.require()
+    with (db.writer() if store else db.reader(sandboxed=True)) as con:
         if store:
             sandbox(con)
         snap = open_snapshot(con, snapshot)
@@ -327,7 +321,7 @@ def audit(db: Path | str, snapshot: str | int | None = "latest", *, rules: Seque
         results = [RuleResult(r, params={}) if r.is_engine else evaluate_rule(con, snap, r, values[r.id])
                    for r in selected]
         found = fnd.staged_findings(con, {r.id: r for r in selected}, snap.id)  # sorted by _order
-        extra = _apply_waivers(snap, results, found, waiver_list, {r.id for r in catalog})
+        extra, waived_by = _apply_waivers(snap, results, found, waiver_list, {r.id for r in catalog})
         if extra or any(f.status != "fail" for f in found):
             found.extend(extra)
             found.sort(key=_order)
@@ -338,7 +332,38 @@ def audit(db: Path | str, snapshot: str | int | None = "latest", *, rules: Seque
                 res.status = "fail" if res.failed else "pass"
         fnd.fill_first_seen(con, snap.id, snap.taken_at, found)
         if store:
-            fnd.save(con, snap.id, snap.taken_at, found, [r.record() for r in results], utcnow())
+            audit_row = {"tool_version": __version__, "rules_loaded": len(catalog), "rules_evaluated": len(selected),
+                         "selection": json.dumps({"only": only, "skip": skip}) if (only or skip) else None,
+                         **_waiver_source(waivers), "fail_on": fail_on}
+            fnd.save(con, snap.id, snap.taken_at, found, [r.record() for r in results], utcnow(), audit_row,
+                     _waiver_rows(waiver_list, waived_by, snap.taken_at))
     info = dict(snap.info)
     info["previous_id"] = snap.previous_id
     return AuditResult(info, results, found, fail_on if fail_on != "none" else None)
+
+
+def _waiver_source(waivers: Any) -> dict[str, Any]:
+    if isinstance(waivers, (str, Path)):
+        import hashlib
+
+        path = Path(waivers)
+        return {"waivers_source": str(path), "waivers_sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+    return {"waivers_source": None if waivers is None else "(given in code)", "waivers_sha256": None}
+
+
+def waiver_state(w: Waiver, used: bool, taken_at: Any) -> str:
+    """``expired`` (past its expiry at the snapshot's time), ``active`` (matched a finding) or
+    ``unused`` (in force, but matched no finding)."""
+    if not w.active(taken_at):
+        return "expired"
+    return "active" if used else "unused"
+
+
+def _waiver_rows(waivers: list[Waiver], waived_by: dict[int, int | None], taken_at: Any) -> list[dict[str, Any]]:
+    """One ``waivers`` row per entry. ``waived_by`` maps an entry to the findings it waived (None:
+    it matched findings another entry waived first)."""
+    return [{"waiver_no": w.index, "rule_id": w.rule_id, "resource_id": w.resource_id,
+             "resource_name": w.resource_name, "owner": w.owner, "justification": w.justification,
+             "expires": w.expires_text, "expires_at": w.expires,
+             "state": waiver_state(w, w.index in waived_by, taken_at), "findings": waived_by.get(w.index) or 0}
+            for w in waivers]

@@ -13,15 +13,15 @@ import re
 import threading
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Literal, Optional
+from typing import Any, Iterable, Optional
 
 import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from .. import families as fam
-from ..config import SEVERITIES
 from ..errors import ConfigError
+from ..severity import SEVERITIES, Severity
 
 ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 FRAMEWORKS = ("soc2", "iso27001", "nist_800_53", "iso42001")
@@ -29,8 +29,6 @@ BUILTIN_BINDINGS = frozenset({"now", "snapshot_id"})
 PREVIOUS_BINDING = "previous_snapshot_id"
 RESERVED_PARAMS = BUILTIN_BINDINGS | {PREVIOUS_BINDING}
 
-Severity = Literal["critical", "high", "medium", "low", "info"]
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}  # critical = 0
 
 _HINT = "see README, 'Writing a rule', for the keys of a rule file"
 
@@ -188,7 +186,9 @@ _CLOCK_WORDS = re.compile(r"\b(now\s*\(|current_timestamp|current_date|current_t
 def _duck() -> duckdb.DuckDBPyConnection:
     global _parser
     if _parser is None:
-        _parser = duckdb.connect()
+        from ..db.connect import in_memory
+
+        _parser = in_memory()
     return _parser
 
 
@@ -306,45 +306,6 @@ def load_rule_file(path: Path | str, *, origin: str = "builtin") -> Rule:
 
 def rule_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-
-
-def builtin_rules_dir() -> Path | None:
-    from ..resources import rules_dir
-
-    try:
-        return rules_dir()
-    except FileNotFoundError:
-        return None
-
-
-def load_rules(extra_dirs: Iterable[Path | str] = (), *, builtin: bool = True, engine: bool = True) -> list[Rule]:
-    """The built-in rules, plus every rule file under ``extra_dirs``, plus the engine's own rules
-    (GW-WAIVER-*), sorted by id. A rule id defined twice anywhere is a ConfigError."""
-    sources: list[tuple[Path, str]] = []
-    if builtin:
-        root = builtin_rules_dir()
-        if root is not None:
-            sources.append((root, "builtin"))
-    for d in extra_dirs:
-        d = Path(d)
-        if not d.is_dir():
-            raise ConfigError(f"rules directory {d} does not exist",
-                              hint="fix --rules-dir or [rules] dirs in the configuration file")
-        sources.append((d, "user"))
-    rules: dict[str, Rule] = {}
-    if engine:
-        from .builtin import engine_rules
-
-        rules.update({r.id: r for r in engine_rules()})
-    for root, origin in sources:
-        for path in rule_files(root):
-            rule = load_rule_file(path, origin=origin)
-            if rule.id in rules:
-                first = rules[rule.id].path or "the engine's own rules"
-                raise ConfigError(f"{path}: id: {rule.id} is already defined by {first}",
-                                  hint="rule ids must be unique across the built-in rules and every --rules-dir")
-            rules[rule.id] = rule
-    return sorted(rules.values(), key=lambda r: r.id)
 
 
 def effective_params(rules: Iterable[Rule], overrides: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]]:

@@ -1,27 +1,24 @@
-"""Text and CSV renderings of an audit and of the rule catalog (JSON is ``AuditResult.to_json``)."""
+"""Text and CSV renderings of an audit (the ``table`` and ``csv`` formats of ``gwaudit audit``)
+and of the rule catalog (``gwaudit rules list`` / ``show``)."""
 
 from __future__ import annotations
 
 import json
 import textwrap
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-import click
-
-from ..output import cell, csv_text, dumps, terminal_text, text_table
+from ..output import Styler, cell, csv_text, dumps, plain, terminal_text, text_table
+from ..report.tables import finding_dict
+from ..severity import SEVERITIES, at_or_above
 from ..timeutil import format_ts
-from .engine import AuditResult
-from .findings import FINDING_FIELDS
-from .loader import FRAMEWORKS, SEVERITIES, Rule
+from .loader import FRAMEWORKS, Rule
+from .stage import FINDING_FIELDS
+
+if TYPE_CHECKING:
+    from ..report.model import ReportData
 
 WIDTH = 80
 _COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "cyan", "info": "white"}
-
-
-def _styler(color: bool) -> Callable[..., str]:
-    if color:
-        return click.style
-    return lambda text, **_: text
 
 
 def _wrap(text: str, indent: int) -> list[str]:
@@ -31,18 +28,18 @@ def _wrap(text: str, indent: int) -> list[str]:
                          subsequent_indent=pad) or [pad]
 
 
-def audit_table(result: AuditResult, *, color: bool = False) -> str:
-    """Findings grouped by severity (critical first), then rule errors and notes; fits 80 columns.
-    ``color`` adds ANSI styles (the CLI passes it; click strips them when not on a terminal)."""
-    style = _styler(color)
-    snap, summ = result.snapshot, result.summary()
-    rules = summ["rules"]
-    lines = [f"snapshot {snap['id']} taken {format_ts(snap['taken_at'])} ({snap['status']})",
+def audit_table(data: "ReportData", ctx: Any = None) -> str:
+    """``gwaudit audit --format table``: findings grouped by severity (critical first), then rule
+    errors and notes; fits 80 columns. ``ctx.style`` colours it (the CLI passes click.style; click
+    strips it when not on a terminal)."""
+    style: Styler = ctx.style if ctx is not None else plain
+    snap, summ = data.snapshot, data.summary
+    rules = summ.rules
+    lines = [f"snapshot {snap.id} taken {format_ts(snap.taken_at)} ({snap.status})",
              f"rules: {rules['evaluated']} evaluated, {rules['passed']} pass, {rules['failed']} fail, "
-             f"{rules['error']} error; findings: {summ['by_status']['fail']} open, "
-             f"{summ['by_status']['waived']} waived"]
+             f"{rules['error']} error; findings: {summ.open} open, {summ.waived} waived"]
     for sev in SEVERITIES:
-        group = [f for f in result.findings if f.severity == sev]
+        group = [f for f in data.findings if f.severity == sev]
         if not group:
             continue
         lines += ["", style(f"{sev.upper()} ({len(group)})", fg=_COLOURS[sev], bold=True)]
@@ -57,21 +54,22 @@ def audit_table(result: AuditResult, *, color: bool = False) -> str:
                 w = f.waiver
                 lines += _wrap(f"waived by #{w['index']} until {w['expires']} (owner {w['owner']}): "
                                f"{w['justification']}", 6)
-    if not result.findings:
+    if not data.findings:
         lines += ["", "no findings"]
-    if result.errors:
-        lines += ["", style(f"RULE ERRORS ({len(result.errors)}): evidence incomplete", fg="red", bold=True)]
-        for r in result.errors:
-            lines.append(f"  {r.rule.id}")
+    errors = [r for r in data.rules if r.status == "error"]
+    if errors:
+        lines += ["", style(f"RULE ERRORS ({len(errors)}): evidence incomplete", fg="red", bold=True)]
+        for r in errors:
+            lines.append(f"  {r.rule_id}")
             lines += _wrap(r.error or "error", 6)
-    notes = [r for r in result.rules if r.note]
+    notes = [r for r in data.rules if r.note]
     if notes:
         lines += ["", "NOTES"]
         for r in notes:
-            lines += _wrap(f"{r.rule.id}: {r.note}", 2)
-    over = result.at_or_above_fail_on()
-    if result.fail_on:
-        lines += ["", f"--fail-on {result.fail_on}: {len(over)} open finding(s) at or above it"]
+            lines += _wrap(f"{r.rule_id}: {r.note}", 2)
+    if data.fail_on:
+        over = [f for f in data.findings if f.status == "fail" and at_or_above(f.severity, data.fail_on)]
+        lines += ["", f"--fail-on {data.fail_on}: {len(over)} open finding(s) at or above it"]
     return "\n".join(lines)
 
 
@@ -84,11 +82,12 @@ def frameworks_cell(frameworks: dict[str, Sequence[str]]) -> str:
     return ";".join(f"{k}:{c}" for k in keys for c in frameworks[k])
 
 
-def audit_csv(result: AuditResult) -> str:
-    """One row per finding; frameworks flattened; text cells a spreadsheet would run neutralised."""
+def audit_csv(data: "ReportData", ctx: Any = None) -> str:
+    """``gwaudit audit --format csv``: one row per finding; frameworks flattened; text cells a
+    spreadsheet would run neutralised."""
     rows = []
-    for f in result.findings:
-        d = f.to_dict()
+    for f in data.findings:
+        d = finding_dict(f)
         d["evidence"] = json.dumps(d["evidence"], ensure_ascii=False)
         d["frameworks"] = frameworks_cell(f.frameworks)
         d["waiver"] = json.dumps(d["waiver"], ensure_ascii=False) if d["waiver"] is not None else None

@@ -174,9 +174,6 @@ class Dataset:
         """GETs a full collection needs: one per list endpoint, one per per-item query."""
         return len(fam.top_level()) + sum(len(self.expected_queries(f.name)) for f in fam.per_item())
 
-    def total_bytes(self) -> int:
-        return (sum(len(p.body) for p in self.lists.values())
-                + sum(len(p.body) for bodies in self.per_item.values() for p in bodies.values()))
 
 
 def _group_routes(routes: list[Any]) -> dict[str, list[dict[str, Any]]]:

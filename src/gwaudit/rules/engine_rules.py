@@ -1,4 +1,6 @@
-"""Rules the engine generates itself (no SQL): findings about the waiver file.
+"""The engine's own rules (no SQL file): findings about the waiver file.
+
+Not to be confused with the shipped YAML rules (origin ``builtin``): these have origin ``engine``.
 
 They are listed by ``gwaudit rules list`` and selected by ``--only``/``--skip`` like any rule.
 Framework mappings, and why each holds:
@@ -25,6 +27,7 @@ from .loader import Rule
 EXPIRED_WAIVER = "GW-WAIVER-001"
 STALE_WAIVER = "GW-WAIVER-002"
 WAIVER_FAMILY = "waivers"
+ENGINE_RULE_IDS = frozenset({EXPIRED_WAIVER, STALE_WAIVER})
 
 _REFS = [
     "README.md, section 'Waivers'",

@@ -1,12 +1,9 @@
-"""Findings: what a failing rule row becomes, its fingerprint, and the tables that keep them.
+"""An audit's findings: what a failing rule row becomes, its fingerprint, and how an audit is
+stored (``findings``, ``rule_results``, ``audits`` and ``waivers``: :mod:`gwaudit.db.schema`).
 
-Tables (added to every database by :data:`gwaudit.store.EXTRA_MIGRATIONS`; names in README):
-
-* ``findings`` - one row per finding per audited snapshot (the fields of DESIGN.md's Finding);
-* ``rule_results`` - one row per evaluated rule per audited snapshot;
-* view ``latest_findings`` - the findings of the newest audited snapshot.
-
-Re-auditing a snapshot replaces its rows in one transaction.
+Each rule's rows are turned into findings by DuckDB, in a temporary stage on the audit's own
+connection (fingerprints and evidence JSON included), fetched once for waivers and the result, and
+written in one transaction by :func:`save`. Re-auditing a snapshot replaces its rows.
 """
 
 from __future__ import annotations
@@ -20,60 +17,15 @@ from typing import Any, Sequence
 import duckdb
 import pandas as pd
 
-from .. import store as _store
-from ..store import _lit, _q, transaction
+from ..db import ident, literal, transaction
 from ..output import dumps, jsonable
-from .loader import SEVERITY_RANK, Rule
+from ..severity import SEVERITY_RANK
+from .engine_rules import ENGINE_RULE_IDS
+from .loader import Rule
 
 FINDING_FIELDS = ("fingerprint", "rule_id", "title", "severity", "status", "family", "resource_id",
                   "resource_name", "message", "evidence", "frameworks", "snapshot_id", "first_seen", "waiver")
 SPECIAL_COLUMNS = ("resource_id", "resource_name", "message", "resource_key", "family")
-
-_DDL = """
-CREATE TABLE IF NOT EXISTS findings (
-    fingerprint VARCHAR NOT NULL,
-    rule_id VARCHAR NOT NULL,
-    title VARCHAR NOT NULL,
-    severity VARCHAR NOT NULL,          -- critical | high | medium | low | info
-    status VARCHAR NOT NULL,            -- fail | waived
-    family VARCHAR NOT NULL,
-    resource_id VARCHAR NOT NULL,
-    resource_name VARCHAR,
-    message VARCHAR NOT NULL,
-    evidence JSON,
-    frameworks JSON,
-    snapshot_id INTEGER NOT NULL,
-    first_seen TIMESTAMPTZ NOT NULL,
-    waiver JSON
-);
-CREATE TABLE IF NOT EXISTS rule_results (
-    snapshot_id INTEGER NOT NULL,
-    rule_id VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,            -- pass | fail | error
-    checked BIGINT NOT NULL,
-    failed BIGINT NOT NULL,
-    error VARCHAR,
-    params JSON,
-    evaluated_at TIMESTAMPTZ NOT NULL,
-    title VARCHAR,
-    severity VARCHAR,
-    frameworks JSON,
-    note VARCHAR
-);
-CREATE VIEW IF NOT EXISTS latest_findings AS
-SELECT f.* FROM findings f
-WHERE f.snapshot_id = (SELECT s.id FROM snapshots s WHERE s.id IN (SELECT snapshot_id FROM rule_results)
-                       ORDER BY s.taken_at DESC, s.id DESC LIMIT 1);
-"""
-
-
-def migrate(con: duckdb.DuckDBPyConnection) -> None:
-    """Idempotent DDL for the findings tables (run on every writer open)."""
-    con.execute(_DDL)
-
-
-if migrate not in _store.EXTRA_MIGRATIONS:
-    _store.EXTRA_MIGRATIONS.append(migrate)
 
 
 def fingerprint(rule_id: str, family: str, identity: str) -> str:
@@ -111,7 +63,7 @@ class Finding:
 
 
 def _evidence_expr(name: str, typ: str) -> str:
-    col = _q(name)
+    col = ident(name)
     if typ in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
         zone = "Z" if typ == "TIMESTAMP WITH TIME ZONE" else ""  # RFC 3339, as output.jsonable writes it
         return (f"CASE WHEN epoch_us({col}) % 1000000 = 0 THEN strftime({col}, '%Y-%m-%dT%H:%M:%S{zone}') "
@@ -140,13 +92,13 @@ def finding_query(rule: Rule, columns: Sequence[str], types: Sequence[Any], view
     cols = set(columns)
     rid = "CAST(resource_id AS VARCHAR)"
     identity = f"COALESCE(CAST(resource_key AS VARCHAR), {rid})" if "resource_key" in cols else rid
-    family = f"COALESCE(CAST(family AS VARCHAR), {_lit(rule.family)})" if "family" in cols else _lit(rule.family)
+    family = f"COALESCE(CAST(family AS VARCHAR), {literal(rule.family)})" if "family" in cols else literal(rule.family)
     evidence = [(c, str(t)) for c, t in zip(columns, types) if c not in SPECIAL_COLUMNS]
-    ev = ("to_json(struct_pack(" + ", ".join(f"{_q(c)} := {_evidence_expr(c, t)}" for c, t in evidence) + "))"
+    ev = ("to_json(struct_pack(" + ", ".join(f"{ident(c)} := {_evidence_expr(c, t)}" for c, t in evidence) + "))"
           if evidence else "CAST('{}' AS JSON)")
     return f"""
-        SELECT {_lit(rule.id)}, {SEVERITY_RANK[rule.severity]},
-               left(sha256({_lit(rule.id)} || chr(31) || fam || chr(31) || ident), 32),
+        SELECT {literal(rule.id)}, {SEVERITY_RANK[rule.severity]},
+               left(sha256({literal(rule.id)} || chr(31) || fam || chr(31) || ident), 32),
                COALESCE(rid, ident), rname, msg, ident, fam, ev
         FROM (SELECT {rid} AS rid, CAST(resource_name AS VARCHAR) AS rname,
                      COALESCE(CAST(message AS VARCHAR), '') AS msg,
@@ -189,26 +141,25 @@ def staged_findings(con: duckdb.DuckDBPyConnection, rules: dict[str, Rule], snap
     con.unregister("audit_rule_order")
     picked = [(r.id, r.title, r.severity, r.family, frameworks[r.id]) for r in (rules[rid] for rid in order)]
     out = []
-    for n, fp, res_id, name, msg, ident, family, ev in rows:
+    for n, fp, res_id, name, msg, identity, family, ev in rows:
         rid, title, severity, default_family, fw = picked[n]
         out.append(Finding(fp, rid, title, severity, "fail", family or default_family, res_id, name, msg, ev, fw,
-                           snapshot_id, identity=ident or res_id))
+                           snapshot_id, identity=identity or res_id))
     return out
 
 
 # ---------------------------------------------------------------- storage
 
 def save(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: datetime, findings: list[Finding],
-         rule_rows: list[dict[str, Any]], evaluated_at: datetime) -> None:
-    """Replace the snapshot's findings and rule results in one transaction.
+         rule_rows: list[dict[str, Any]], evaluated_at: datetime, audit_row: dict[str, Any],
+         waiver_rows: list[dict[str, Any]]) -> None:
+    """Replace the snapshot's audit (findings, rule results, the audit's own row and the waivers
+    it judged) in one transaction.
 
     The rule findings are already in the stage (same connection); ``findings`` adds their status
     and waiver, and the engine's own findings (not staged). ``first_seen`` comes from
     :func:`fill_first_seen` (run it first); other snapshots' rows whose history this audit
     changes are corrected too."""
-    from .builtin import engine_rules
-
-    engine_ids = {r.id for r in engine_rules()}
     waived = [f for f in findings if f.status != "fail"]
     marks = pd.DataFrame({"fingerprint": [f.fingerprint for f in waived], "status": [f.status for f in waived],
                           "waiver": [dumps(f.waiver, indent=None) for f in waived]}, dtype=object)
@@ -224,14 +175,23 @@ def save(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: datetime, f
             con.execute("CREATE OR REPLACE TEMP TABLE audit_touched AS "
                         "SELECT DISTINCT fingerprint FROM findings WHERE snapshot_id = ?", [snapshot_id])
         con.execute("DELETE FROM findings WHERE snapshot_id = ?", [snapshot_id])
-        con.execute("DELETE FROM rule_results WHERE snapshot_id = ?", [snapshot_id])
+        for table in ("rule_results", "audits", "waivers"):
+            con.execute(f"DELETE FROM {table} WHERE snapshot_id = ?", [snapshot_id])
+        con.execute("""INSERT INTO audits VALUES ($sid, $at, $tool_version, $rules_loaded, $rules_evaluated,
+                       CAST($selection AS JSON), $waivers_source, $waivers_sha256, $fail_on)""",
+                    {"sid": snapshot_id, "at": evaluated_at, **audit_row})
+        if waiver_rows:
+            con.executemany("INSERT INTO waivers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [[snapshot_id, w["waiver_no"], w["rule_id"], w["resource_id"], w["resource_name"],
+                              w["owner"], w["justification"], w["expires"], w["expires_at"], w["state"],
+                              w["findings"]] for w in waiver_rows])
         con.register("new_results", results)
         con.execute("""
             INSERT INTO rule_results SELECT $sid, rule_id, status, checked, failed, error, CAST(params AS JSON),
                    $at, title, severity, CAST(frameworks AS JSON), note
             FROM new_results""", {"sid": snapshot_id, "at": evaluated_at})
         con.unregister("new_results")
-        _stage_engine_findings(con, [f for f in findings if f.rule_id in engine_ids])
+        _stage_engine_findings(con, [f for f in findings if f.rule_id in ENGINE_RULE_IDS])
         con.register("audit_marks", marks)
         con.execute(f"""
             INSERT INTO findings
@@ -270,7 +230,7 @@ def fill_first_seen(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: 
     its fingerprint, when earlier than this one's; else this snapshot's taken_at. Leaves the
     earlier dates in the temporary table ``audit_seen`` for :func:`save`."""
     con.execute("CREATE OR REPLACE TEMP TABLE audit_seen (fingerprint VARCHAR, first_seen TIMESTAMPTZ)")
-    if findings and has_tables(con):
+    if findings:
         con.execute(f"""
             INSERT INTO audit_seen
             SELECT f.fingerprint, min(s.taken_at) FROM findings f JOIN snapshots s ON s.id = f.snapshot_id
@@ -279,32 +239,3 @@ def fill_first_seen(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: 
     earlier = dict(con.execute("SELECT fingerprint, first_seen FROM audit_seen").fetchall())
     for f in findings:
         f.first_seen = earlier.get(f.fingerprint, taken_at)
-
-
-# ---------------------------------------------------------------- reading stored results
-
-def has_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'rule_results'"
-                       ).fetchall()[0][0] > 0
-
-
-def audited(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> bool:
-    """Whether the snapshot has stored results (``audit()`` has run on it)."""
-    return has_tables(con) and con.execute("SELECT count(*) FROM rule_results WHERE snapshot_id = ?",
-                                           [snapshot_id]).fetchall()[0][0] > 0
-
-
-def stored_findings(con: duckdb.DuckDBPyConnection, snapshot_id: int) -> list[dict[str, Any]]:
-    """The stored findings of a snapshot as Finding dicts (JSON columns decoded)."""
-    if not has_tables(con):
-        return []
-    cur = con.execute(f"SELECT {', '.join(FINDING_FIELDS)} FROM findings WHERE snapshot_id = ? "
-                      "ORDER BY rule_id, resource_id", [snapshot_id])
-    out = []
-    for row in cur.fetchall():
-        d = dict(zip(FINDING_FIELDS, row))
-        for k in ("evidence", "frameworks", "waiver"):
-            if isinstance(d[k], str):
-                d[k] = json.loads(d[k])
-        out.append(d)
-    return out

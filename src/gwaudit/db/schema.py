@@ -1,0 +1,245 @@
+"""The database schema: an explicit, ordered list of migrations, recorded in ``schema_version``.
+
+Two kinds of objects:
+
+* **tables** are created and changed only by :data:`MIGRATIONS`, in order; each step runs once
+  per database and is recorded with the gwaudit version that applied it;
+* **derived objects** follow the code: the per-family version tables' typed columns and views
+  (:mod:`gwaudit.db.layout`) and the analysis views and macros listed in :data:`DERIVED`. They
+  are recreated whenever their definition changes (a fingerprint in ``gwaudit_meta``).
+
+Nothing registers schema at import time: this module is the whole list.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable
+
+import duckdb
+
+from .. import __version__
+from ..errors import RuntimeFailure, UsageError
+from . import layout
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    title: str
+    sql: str
+
+
+_BASE = """
+CREATE SEQUENCE IF NOT EXISTS snapshot_id_seq START 1;
+CREATE SEQUENCE IF NOT EXISTS version_id_seq START 1;
+CREATE TABLE IF NOT EXISTS snapshots (
+    id INTEGER PRIMARY KEY,
+    taken_at TIMESTAMPTZ NOT NULL,
+    stored_at TIMESTAMPTZ NOT NULL,
+    source VARCHAR NOT NULL,            -- api | import
+    base_url VARCHAR,
+    org_id VARCHAR,
+    status VARCHAR NOT NULL,            -- complete | incomplete
+    tool_version VARCHAR,
+    manifest_sha256 VARCHAR NOT NULL,
+    resource_count BIGINT NOT NULL,
+    failed_families VARCHAR[] NOT NULL,
+    manifest JSON
+);
+CREATE TABLE IF NOT EXISTS collection_status (
+    snapshot_id INTEGER NOT NULL,
+    family VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,            -- ok | failed | unavailable
+    http_status INTEGER,
+    error VARCHAR,
+    item_count BIGINT,
+    request_count INTEGER,
+    duration_ms DOUBLE,
+    endpoint VARCHAR
+);
+CREATE TABLE IF NOT EXISTS snapshot_files (
+    snapshot_id INTEGER NOT NULL,
+    file_no INTEGER NOT NULL,
+    family VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    endpoint VARCHAR,
+    query JSON,
+    http_status INTEGER,
+    item_count BIGINT,
+    sha256 VARCHAR NOT NULL,
+    bytes BIGINT,
+    envelope JSON                      -- members of an envelope body other than its item list
+);
+CREATE TABLE IF NOT EXISTS snapshot_resources (
+    snapshot_id INTEGER NOT NULL,
+    family VARCHAR NOT NULL,
+    file_no INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    vid BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gwaudit_meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS schema_drift (
+    vid BIGINT NOT NULL,
+    family VARCHAR NOT NULL,
+    path VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,             -- unknown_enum | type | missing
+    value VARCHAR
+);
+"""
+
+_FINDINGS = """
+CREATE TABLE IF NOT EXISTS findings (
+    fingerprint VARCHAR NOT NULL,
+    rule_id VARCHAR NOT NULL,
+    title VARCHAR NOT NULL,
+    severity VARCHAR NOT NULL,          -- critical | high | medium | low | info
+    status VARCHAR NOT NULL,            -- fail | waived
+    family VARCHAR NOT NULL,
+    resource_id VARCHAR NOT NULL,
+    resource_name VARCHAR,
+    message VARCHAR NOT NULL,
+    evidence JSON,
+    frameworks JSON,
+    snapshot_id INTEGER NOT NULL,
+    first_seen TIMESTAMPTZ NOT NULL,
+    waiver JSON
+);
+CREATE TABLE IF NOT EXISTS rule_results (
+    snapshot_id INTEGER NOT NULL,
+    rule_id VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,            -- pass | fail | error
+    checked BIGINT NOT NULL,
+    failed BIGINT NOT NULL,
+    error VARCHAR,
+    params JSON,
+    evaluated_at TIMESTAMPTZ NOT NULL,
+    title VARCHAR,
+    severity VARCHAR,
+    frameworks JSON,
+    note VARCHAR
+);
+"""
+
+_AUDITS = """
+CREATE TABLE IF NOT EXISTS audits (
+    snapshot_id INTEGER NOT NULL,
+    evaluated_at TIMESTAMPTZ NOT NULL,
+    tool_version VARCHAR,
+    rules_loaded INTEGER NOT NULL,      -- rules in the catalog the audit ran with
+    rules_evaluated INTEGER NOT NULL,   -- rules selected (all of them unless --only/--skip)
+    selection JSON,                     -- {"only": [...], "skip": [...]}; NULL for the whole catalog
+    waivers_source VARCHAR,             -- the waiver file's path, or NULL
+    waivers_sha256 VARCHAR,
+    fail_on VARCHAR
+);
+CREATE TABLE IF NOT EXISTS waivers (
+    snapshot_id INTEGER NOT NULL,       -- the audit that judged the waiver
+    waiver_no INTEGER NOT NULL,         -- its position in the file, from 1
+    rule_id VARCHAR NOT NULL,
+    resource_id VARCHAR,                -- exactly one of resource_id / resource_name (a glob)
+    resource_name VARCHAR,
+    owner VARCHAR NOT NULL,
+    justification VARCHAR NOT NULL,
+    expires VARCHAR NOT NULL,           -- as written in the file
+    expires_at TIMESTAMPTZ NOT NULL,    -- the last instant it applies
+    state VARCHAR NOT NULL,             -- active | expired | unused
+    findings INTEGER NOT NULL           -- findings it waived in that audit
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "snapshots, collection status, files, membership, schema drift", _BASE),
+    Migration(2, "findings and rule results", _FINDINGS),
+    Migration(3, "audits and the waivers each audit judged", _AUDITS),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def _derived() -> list[tuple[str, str]]:
+    """(name, CREATE statement) of the analysis views and macros, in dependency order."""
+    from ..findings import views as finding_views
+
+    return list(finding_views.DEFINITIONS)
+
+
+@lru_cache(maxsize=1)
+def derived_fingerprint() -> str:
+    text = layout.fingerprint(__version__) + repr(_derived())
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _version_table(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("""CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,
+                   applied_at TIMESTAMPTZ NOT NULL, tool_version VARCHAR)""")
+    con.execute("CREATE TABLE IF NOT EXISTS gwaudit_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The schema version recorded in the database; None when it has no ``schema_version``."""
+    try:
+        return int(con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0])
+    except duckdb.CatalogException:
+        return None
+
+
+def up_to_date(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether every migration has run and the derived objects match this gwaudit's code."""
+    if current_version(con) != SCHEMA_VERSION:
+        return False
+    row = con.execute("SELECT value FROM gwaudit_meta WHERE key = 'derived'").fetchone()
+    return row is not None and row[0] == derived_fingerprint()
+
+
+def migrate(con: duckdb.DuckDBPyConnection, transaction: Callable) -> None:
+    """Bring a writer connection's database up to date, in one transaction."""
+    with transaction(con):
+        _version_table(con)
+        current = current_version(con) or 0
+        if current > SCHEMA_VERSION:
+            raise RuntimeFailure(
+                f"the database was written by a newer gwaudit (schema {current}, this one knows {SCHEMA_VERSION})",
+                hint="upgrade gwaudit")
+        for step in MIGRATIONS:
+            if step.version > current:
+                con.execute(step.sql)
+                con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [step.version, __version__])
+        stamp = derived_fingerprint()
+        stored = con.execute("SELECT value FROM gwaudit_meta WHERE key = 'derived'").fetchone()
+        if stored is None or stored[0] != stamp:
+            layout.sync(con)
+            for _name, create in _derived():
+                con.execute(create)
+            con.execute("INSERT OR REPLACE INTO gwaudit_meta VALUES ('derived', ?)", [stamp])
+
+
+def foreign_reason(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why an existing database is not a gwaudit database (None when it is one, or is empty)."""
+    names = {r[0] for r in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+        "UNION SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+    ).fetchall()}
+    if not names:
+        return None
+    if "schema_version" not in names:
+        return "it has tables but no schema_version table"
+    return None
+
+
+def not_gwaudit(path: Path, reason: str) -> UsageError:
+    """The one message for a file that is not a gwaudit database, whichever command opened it."""
+    return UsageError(f"{path} is not a gwaudit database ({reason})",
+                      hint="point --db (or GWAUDIT_DB, or database.path) at a database gwaudit wrote, "
+                           "or at a new file name to start one")
+
+
+def check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    version = current_version(con)
+    if version is None:
+        raise not_gwaudit(path, "no schema_version table")
+    if version > SCHEMA_VERSION:
+        raise RuntimeFailure(f"{path} was written by a newer gwaudit (schema {version}, this one knows "
+                             f"{SCHEMA_VERSION})", hint="upgrade gwaudit")
