@@ -45,9 +45,9 @@ _GENERIC = (
     r"(?P<akey>\b(?:proxy-)?authorization\b[\"']?\s*[:=]\s*[\"']?)(?:[A-Za-z][A-Za-z0-9_-]*\s+)?" + _CRED,
     # Bearer x (also inside repr() of bytes: b'Bearer x\x00')
     r"(?P<bkey>\bbearer\s+)" + _CRED,
-    # a JWT or the start of one: header (always base64 of '{"') . payload [. signature]
-    r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?",
 )
+# a JWT or the start of one: header (always base64 of '{"', so "eyJ", case and all) . payload [. signature]
+_JWT = r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?"
 
 _lock = threading.Lock()
 _secrets: tuple[str, ...] = ()
@@ -58,7 +58,19 @@ def _compile(secrets: Iterable[str]) -> re.Pattern[str]:
     # Longest first, so a token is removed whole rather than a registered part of it.
     literal = sorted(set(secrets), key=len, reverse=True)
     parts = [f"(?:{'|'.join(re.escape(s) for s in literal)})"] if literal else []
-    return re.compile("|".join([*parts, *(f"(?i:{g})" for g in _GENERIC)]))
+    return re.compile("|".join([*parts, *(f"(?ai:{g})" for g in _GENERIC), _JWT]))
+
+
+def _maybe(text: str) -> bool:
+    """Whether ``text`` could match the pattern at all: a few substring tests, eight times faster
+    than the search on the clean strings that are nearly all there is. A superset of the pattern:
+    its case-insensitive parts are ASCII-only, so a match means these words are in ``text.lower()``."""
+    if "eyJ" in text:
+        return True
+    low = text.lower()
+    if "bearer" in low or "authorization" in low:
+        return True
+    return any(secret in text for secret in _secrets)
 
 
 _pattern = _compile(())
@@ -102,7 +114,7 @@ def redact(text: Any, extra: Iterable[str] = ()) -> Any:
     if extra:
         for secret in sorted((s for s in extra if isinstance(s, str) and len(s) >= MIN_SECRET), key=len, reverse=True):
             text = text.replace(secret, REDACTED)
-    return _pattern.sub(_replace, text) if _pattern.search(text) else text
+    return _pattern.sub(_replace, text) if _maybe(text) else text
 
 
 def redact_bytes(body: bytes) -> bytes:
@@ -119,12 +131,10 @@ def redact_obj(value: Any) -> Any:
     """A copy of ``value`` (str, dict, list, tuple, dataclass) with :func:`redact` applied to
     every string in it, keys included. Unchanged parts are shared, not copied, so a clean
     object comes back as itself."""
-    search = _pattern.search
-
     def walk(v: Any) -> Any:
         t = type(v)
         if t is str:
-            return _pattern.sub(_replace, v) if search(v) else v
+            return _pattern.sub(_replace, v) if _maybe(v) else v
         if t is dict:
             changed = None
             for k, item in v.items():
@@ -145,8 +155,8 @@ def redact_obj(value: Any) -> Any:
             return v if out is None else (out if t is list else tuple(out))
         if t in _ATOMS:
             return v
-        if isinstance(v, str):  # a str subclass (an enum value, Markup): leave its type alone
-            return v if not search(v) else _pattern.sub(_replace, str(v))
+        if isinstance(v, str):  # a str subclass (an enum value, Markup): its type kept unless it changes
+            return v if not _maybe(v) else _pattern.sub(_replace, str(v))
         names = _init_fields(t)
         if names is not None:
             changed = {}
