@@ -20,7 +20,7 @@ from . import __version__
 from .config import Config, load_config
 from .db import Database
 from .errors import EXIT_RUNTIME, EXIT_USAGE, GwauditError
-from .formats import formats_help, report_formats, stream_formats
+from .formats import default_formats, stream_formats
 from .output import Styler, plain
 from .severity import FAIL_ON_CHOICES
 
@@ -53,6 +53,23 @@ class Ctx:
 
 
 pass_ctx = click.make_pass_decorator(Ctx)
+
+
+class FormatChoice(click.Choice):
+    """A format from the registry (:mod:`gwaudit.formats`), read when the command line is parsed
+    or its help shown, so a format registered after import is a choice too."""
+
+    def __init__(self, names: Callable[[], list[str]]):
+        self._names = names
+        self.case_sensitive = False
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(self._names())
+
+    @choices.setter
+    def choices(self, value: Any) -> None:  # click's __init__ would set it
+        pass
 
 
 def format_option(*choices: str, default: str = "table") -> Callable:
@@ -273,8 +290,8 @@ def demo_cmd(c: Ctx, out_dir: Path) -> None:
 @click.option("--from", "date_from", metavar="DATE", help="Start of a period (with --to).")
 @click.option("--to", "date_to", metavar="DATE", help="End of a period, inclusive.")
 @click.option("--format", "formats", multiple=True, metavar="LIST",
-              help="Comma-separated formats [config report.formats; default "
-                   f"{','.join(d for d in report_formats() if d)}]: {formats_help(report_formats())}.")
+              help="Comma-separated formats [config report.formats; default: "
+                   f"{','.join(default_formats())}]; gwaudit formats lists them.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the files [config report.out; ./reports].")
 @click.option("--waivers", type=click.Path(dir_okay=False, path_type=Path),
@@ -323,7 +340,7 @@ def report_cmd(c: Ctx, snapshot: str | None, period: str | None, date_from: str 
 @click.option("--fail-on", type=click.Choice(FAIL_ON_CHOICES), default=None,
               help="Exit 1 when an open finding is at or above this severity [config audit.fail_on; none].")
 @click.option("--format", "formats", multiple=True, metavar="LIST",
-              help=f"Report formats, comma-separated: {','.join(report_formats())} [config report.formats].")
+              help=f"Report formats, comma-separated [config report.formats; default: {','.join(default_formats())}].")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Report folder; dated files plus latest/ copies [config report.out; ./reports].")
 @click.option("--classification", metavar="TEXT", help="Report marking [config report.classification; Internal].")
@@ -633,8 +650,8 @@ def _rules_dir_option(f: Callable) -> Callable:
               help="Evaluate only rules whose id matches (glob, e.g. 'GW-KEY-*') or that read this family; "
                    "repeatable, comma lists ok.")
 @click.option("--skip", multiple=True, metavar="PATTERN", help="Leave out matching rules (as --only).")
-@click.option("--format", "fmt", type=click.Choice(stream_formats()), default="table", show_default=True,
-              help=f"Output on stdout: {formats_help(stream_formats())}.")
+@click.option("--format", "fmt", type=FormatChoice(stream_formats), default="table", show_default=True,
+              help="Output on stdout; gwaudit formats lists them.")
 @pass_ctx
 def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None,
               only: tuple[str, ...], skip: tuple[str, ...], fmt: str) -> None:
@@ -659,6 +676,23 @@ def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path
         raise IncompleteEvidence.rules([r.rule.id for r in result.errors])
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
+
+
+@cli.command("formats")
+@format_option("table", "json")
+def formats_cmd(fmt: str) -> None:
+    """List the output formats: what each is, and whether audit prints it and report writes it."""
+    from .formats import REGISTRY, default_formats
+    from .output import dumps, text_table
+
+    rows = [{"name": r.name, "audit": r.stream is not None, "report": r.files is not None,
+             "default": r.name in default_formats(), "help": r.help} for r in REGISTRY.values()]
+    if fmt == "json":
+        click.echo(dumps(rows))
+    else:
+        click.echo(text_table(["name", "audit", "report", "default", "help"],
+                              ([r["name"], "yes" if r["audit"] else "", "yes" if r["report"] else "",
+                                "yes" if r["default"] else "", r["help"]] for r in rows), max_width=70))
 
 
 @cli.group("rules")

@@ -155,7 +155,7 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         key = ".".join(str(p) for p in err["loc"])
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else str(err["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{path}: {key}: {msg}",
                           hint="see README, 'Configuration', for the keys and their types") from None
     base = path.resolve().parent

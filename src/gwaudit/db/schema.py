@@ -160,10 +160,12 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
 def _derived() -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the analysis views and macros, in dependency order."""
+    """(name, CREATE statement) of the analysis views and macros, in dependency order: the shared
+    concepts over the family views, then the views over stored findings."""
+    from .. import semantics
     from ..findings import views as finding_views
 
-    return list(finding_views.DEFINITIONS)
+    return [*semantics.definitions(), *finding_views.DEFINITIONS]
 
 
 @lru_cache(maxsize=1)

@@ -27,6 +27,7 @@ from ..db.connect import sandbox
 from ..db.snapshots import previous_snapshot
 from ..errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, UsageError
 from ..output import dumps
+from ..semantics import scope_previous
 from ..severity import FAIL_ON_CHOICES, SEVERITIES, SEVERITY_RANK, at_or_above
 from ..timeutil import utcnow
 from . import stage as fnd
@@ -106,6 +107,7 @@ def prepare(con: duckdb.DuckDBPyConnection, snap: Snapshot, rules: Sequence[Rule
     fnd.create_stage(con)
     if snap.previous_id is not None and any(r.needs_previous for r in rules):
         scope_to_snapshot(con, snap.previous_id, prefix="prev_")
+        scope_previous(con)
 
 
 def _not_collected(family: str, statuses: dict[str, dict[str, Any]], where: str) -> str | None:
