@@ -17,6 +17,7 @@ from gwaudit.snapshot import load_folder
 from gwaudit.testing import write_folder
 
 NOW = datetime(2026, 11, 27, 6, 0, tzinfo=timezone.utc)
+OPAQUE = "opaque-bearer-token-0123456789"
 
 
 def _jwt(exp: datetime, **claims) -> str:
@@ -59,13 +60,13 @@ def test_every_error_shape_is_understood(status, body, ctype, expected):
 
 def test_token_sources_and_precedence(tmp_path):
     f = tmp_path / "tok"
-    f.write_text("from-file\n")
+    f.write_text("from-file-0123456789\n")
     f.chmod(0o600)
-    env = {"GWAUDIT_TOKEN": "from-env"}
-    assert resolve_token(TokenOptions(token_file=f, env=env)).reveal() == "from-file"
-    assert resolve_token(TokenOptions(token_command="echo from-cmd", env=env)).reveal() == "from-cmd"
-    assert resolve_token(TokenOptions(env=env, config_token_file=f)).reveal() == "from-env"
-    assert resolve_token(TokenOptions(env={}, config_token_file=f)).reveal() == "from-file"
+    env = {"GWAUDIT_TOKEN": "from-env-0123456789"}
+    assert resolve_token(TokenOptions(token_file=f, env=env)).reveal() == "from-file-0123456789"
+    assert resolve_token(TokenOptions(token_command="echo from-cmd-0123456789", env=env)).reveal() == "from-cmd-0123456789"
+    assert resolve_token(TokenOptions(env=env, config_token_file=f)).reveal() == "from-env-0123456789"
+    assert resolve_token(TokenOptions(env={}, config_token_file=f)).reveal() == "from-file-0123456789"
     with pytest.raises(ConfigError, match="no API token"):
         resolve_token(TokenOptions(env={}))
     with pytest.raises(ConfigError, match="exited with status"):
@@ -80,7 +81,7 @@ def test_expired_jwt_and_runtime_key_refused_before_sending():
     with pytest.raises(AuthError, match="runtime API key"):
         check_token(Token("bd-abcdef1234567890", "test"), NOW)
     check_token(Token(_jwt(NOW + timedelta(hours=1)), "test"), NOW)
-    check_token(Token("opaque-token", "test"), NOW)  # not a JWT: nothing to check
+    check_token(Token("opaque-token-0123456789", "test"), NOW)  # not a JWT: nothing to check
 
 
 def _serving(folder: Path, *, fail=(), status_for=None):
@@ -138,7 +139,7 @@ def test_collect_over_mock_transport_matches_the_folder(tmp_path, folder, db):
 
 def test_failed_family_is_stored_incomplete(tmp_path, folder, db):
     handler, _ = _serving(folder, fail=["api_keys"])
-    result = collect(db, _opts(handler, max_attempts=2), Token("opaque", "t"))
+    result = collect(db, _opts(handler, max_attempts=2), Token(OPAQUE, "t"))
     assert result.stored.failed == ["api_keys"]
     assert "HTTP 503" in result.stored.families["api_keys"]["error"]
     assert result.stored.families["providers"]["status"] == "ok"
@@ -148,7 +149,7 @@ def test_failed_family_is_stored_incomplete(tmp_path, folder, db):
 def test_auth_refusal_stores_nothing(tmp_path, folder, db, status):
     handler, _ = _serving(folder, status_for={"/api/llm-gateway/admin/api-keys": status})
     with pytest.raises(AuthError, match="/admin/api-keys"):
-        collect(db, _opts(handler), Token("opaque", "t"), export_dir=tmp_path / "export")
+        collect(db, _opts(handler), Token(OPAQUE, "t"), export_dir=tmp_path / "export")
     assert not db.exists()
     assert not (tmp_path / "export" / "manifest.json").exists()
 
@@ -176,7 +177,7 @@ def test_large_bodies_are_counted_after_the_network_phase_and_bad_json_fails_onl
             return httpx.Response(200, json={"models": [], "model_count": 0})
         return httpx.Response(200, content=b"[]")
 
-    result = collect(db, _opts(handler), Token("opaque", "t"))
+    result = collect(db, _opts(handler), Token(OPAQUE, "t"))
     assert attempts["truncated"] == 2
     assert result.stored.families["api_keys"]["status"] == "ok"
     assert result.stored.families["api_keys"]["item_count"] == 15000

@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from gwaudit.resources import sample_snapshots
-from gwaudit.simulator import Faults, Simulator
+from gwaudit.simulator import Faults, Simulator, mint_token
 
 from .test_ops import Receiver
 
@@ -96,7 +96,9 @@ def test_auth_failure_exit_3_stores_nothing_and_notifies(tmp_path, sim, role):
     rx = Receiver()
     try:
         cfg = _config(tmp_path, sim, f'[notify]\nwebhook = "{rx.url}"\n')
-        token = sim.mint_token(role="member") if role == "member" else "not.a.token"
+        # garbage to the gateway: well formed (gwaudit sends it), signed with a key it does not know
+        token = (sim.mint_token(role="member") if role == "member"
+                 else mint_token("admin", 3600, "a-key-this-gateway-has-never-seen-0123456789"))
         done = gw(["--config", str(cfg), "run"], tmp_path, {"GWAUDIT_TOKEN": token})
     finally:
         rx.close()

@@ -369,6 +369,24 @@ def test_fail_and_deny_families():
         Faults(error_rate=0.6, drop_rate=0.6)
 
 
+@pytest.mark.parametrize("style", ["openai", "flat"])
+def test_echo_authorization_repeats_the_header_in_every_error_body(style):
+    faults = Faults(echo_authorization=True, fail_families={"api_keys"})
+    with Simulator.from_folder(SAMPLE, faults=faults, error_style=style) as s:
+        token = s.mint_token()
+        with api(s, token) as c:
+            failed = c.get("/admin/api-keys")
+            message = failed.json()["error"]["message"] if style == "openai" else failed.json()["message"]
+            assert failed.status_code == 503 and message.endswith(f"(request had Authorization: Bearer {token})")
+            plain = c.get("/admin/model-pricing/history")  # a plain-text 400
+            assert plain.status_code == 400 and plain.text.endswith(f"Authorization: Bearer {token})")
+            ok = c.get("/admin/connections")
+            assert ok.status_code == 200 and token not in ok.text
+        refused = httpx.get(s.api_root + "/admin/connections", headers={"Authorization": "Bearer wrong.sig.x"})
+        assert refused.status_code == 401 and "Authorization: Bearer wrong.sig.x" in refused.text
+        assert s.stats.faults["echo_authorization"] == 3
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "example.com", "::"])
 def test_non_loopback_hosts_are_refused(host):
     with pytest.raises(UsageError, match="only loopback"):

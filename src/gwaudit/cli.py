@@ -113,7 +113,15 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
 
 # ---------------------------------------------------------------- collect
 
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    ctx.meta[f"gwaudit.{param.name}"] = value
+    return value
+
+
 def token_options(f: Callable) -> Callable:
+    f = click.option("--strict-token-file", is_flag=True, expose_value=False, callback=_remember,
+                     help="Refuse a token file that group or others may read (default: warn) "
+                          "[config api.strict_token_file].")(f)
     f = click.option("--token-command", metavar="CMD",
                      help="Command that prints the token (run without a shell; e.g. a vault or OAuth CLI).")(f)
     f = click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path),
@@ -148,9 +156,10 @@ def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, 
 def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
     from .auth import TokenOptions, resolve_token
 
+    strict = click.get_current_context().meta.get("gwaudit.strict_token_file") or c.config.api.strict_token_file
     return resolve_token(TokenOptions(token_file=token_file, token_command=token_command,
                                       config_token_file=c.config.api.token_file,
-                                      config_token_command=c.config.api.token_command))
+                                      config_token_command=c.config.api.token_command, strict_file=strict))
 
 
 @cli.command("collect")
@@ -397,6 +406,9 @@ def _soc2_scope(flag: str | None, configured: list[str]) -> list[str]:
 @click.option("--notify-webhook", metavar="URL", help="POST a JSON summary here after the run [config notify.webhook].")
 @click.option("--notify-format", type=click.Choice(["json", "slack"]), default=None,
               help="Webhook payload: plain JSON or a Slack-compatible message [config notify.format; json].")
+@click.option("--notify-hmac-secret-file", type=click.Path(dir_okay=False, path_type=Path), expose_value=False,
+              callback=_remember, help="Sign the webhook body with HMAC-SHA256 and this file's secret "
+                                       "(header X-Gwaudit-Signature) [config notify.hmac_secret_file].")
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the collected snapshot folder here.")
 @click.option("--soc2-categories", metavar="LIST",
@@ -424,6 +436,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
     opts = collect_options_from(c, base_url, concurrency, timeout, max_retry_time)
     opts.api_root()
     token = token_from(c, token_file, token_command)
+    hmac_secret = _webhook_secret(c)
     opts.on_progress = c.progress("collecting")
     result = run(RunOptions(
         db=c.db, collect=opts, token=token, rules_dirs=[*cfg.rules.dirs, *rules_dirs],
@@ -433,11 +446,23 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         max_resources_per_rule=cfg.report.max_resources_per_rule,
         soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
-        export_dir=export_dir,
+        webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, export_dir=export_dir,
         on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
     c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
+
+
+def _webhook_secret(c: Ctx) -> bytes | None:
+    """The webhook signing secret (--notify-hmac-secret-file, else the configuration's), read now
+    so that a bad file stops the run before anything is collected (exit 2)."""
+    meta = click.get_current_context().meta
+    path = meta.get("gwaudit.notify_hmac_secret_file") or c.config.notify.hmac_secret_file
+    if path is None:
+        return None
+    from .notify import read_hmac_secret
+
+    return read_hmac_secret(path, strict=bool(meta.get("gwaudit.strict_token_file") or c.config.api.strict_token_file))
 
 
 def _progress_bar(label: str) -> Callable[[int, int], None]:
@@ -623,6 +648,8 @@ _RATE = click.FloatRange(0.0, 1.0)
 @click.option("--error-style", type=click.Choice(["openai", "flat", "mixed"]), default="openai", show_default=True,
               help='JSON error bodies: openai {"error": {"message", "type"}}, flat {"error", "message"}, '
                    "or mixed (chosen per response from the seed).")
+@click.option("--echo-authorization", is_flag=True,
+              help="Repeat each request's Authorization header in every error body (a leaky gateway).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed for fault decisions, the mixed error style and --generate.")
 @click.option("--jwt-secret-file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -637,8 +664,8 @@ _RATE = click.FloatRange(0.0, 1.0)
 def simulate_cmd(c: Ctx, snapshot: Path | None, generate: int | None, port: int, host: str, latency_ms: float,
                  error_rate: float, rate_limit_rate: float, drop_rate: float, truncate_rate: float,
                  fail_families: tuple[str, ...], deny_families: tuple[str, ...], max_consecutive_faults: int,
-                 error_style: str, seed: int, jwt_secret_file: Path | None, print_token: bool, role: str,
-                 expires_in: int, access_log: bool) -> None:
+                 error_style: str, echo_authorization: bool, seed: int, jwt_secret_file: Path | None,
+                 print_token: bool, role: str, expires_in: int, access_log: bool) -> None:
     """Serve a simulated Barndoor admin API on loopback, from a snapshot folder or a generated org.
 
     Every GET endpoint of the reference is served under /api/llm-gateway with JWT auth (HS256,
@@ -658,7 +685,8 @@ def simulate_cmd(c: Ctx, snapshot: Path | None, generate: int | None, port: int,
         return
     faults = Faults(latency_ms=latency_ms, error_rate=error_rate, rate_limit_rate=rate_limit_rate,
                     drop_rate=drop_rate, truncate_rate=truncate_rate, fail_families=frozenset(fail_families),
-                    deny_families=frozenset(deny_families), max_consecutive_faults=max_consecutive_faults, seed=seed)
+                    deny_families=frozenset(deny_families), max_consecutive_faults=max_consecutive_faults,
+                    echo_authorization=echo_authorization, seed=seed)
     serve(snapshot=snapshot, generate=generate, seed=seed, faults=faults, error_style=error_style, host=host,
           port=port, secret_file=jwt_secret_file, echo=lambda m: click.echo(m),
           access_log=(lambda m: click.echo(m, err=True)) if access_log else None)
@@ -774,7 +802,10 @@ def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str)
 # ---------------------------------------------------------------- entry point
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; every error is printed through :func:`gwaudit.redact.redact` (the log
+    formatters redact :class:`GwauditError` messages, this function everything else)."""
     from .logsetup import get
+    from .redact import redact
 
     log = get()
     try:
@@ -791,7 +822,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        import io
+
+        buf = io.StringIO()
+        exc.show(file=buf)
+        click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
     except click.Abort:
         click.echo("aborted", err=True)
@@ -804,9 +839,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # an internal error: say so, with enough to report it
         import traceback
 
-        click.echo(f"error: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo(redact(f"error: internal error: {type(exc).__name__}: {exc}"), err=True)
         if os.environ.get("GWAUDIT_DEBUG"):
-            traceback.print_exc()
+            click.echo(redact(traceback.format_exc()), err=True, nl=False)
         else:
             click.echo("  hint: set GWAUDIT_DEBUG=1 for a traceback and report it", err=True)
         return EXIT_RUNTIME

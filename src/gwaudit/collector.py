@@ -34,6 +34,7 @@ from .auth import Token, check_token
 from .errors import AuthError, IncompleteEvidence, UsageError
 from .db import Database
 from .db.ingest import StoreResult, store_folder
+from .redact import redact, redact_bytes
 from .snapshot import FamilyStatus, FolderWriter, load_folder
 from .timeutil import utcnow
 
@@ -101,7 +102,7 @@ def describe_error(response: httpx.Response) -> str:
                     break
     if not message:
         message = text  # plain-text framework rejection
-    message = " ".join(message.split())
+    message = redact(" ".join(message.split()))  # before cutting, so no piece of a credential survives
     if len(message) > 300:
         message = message[:297] + "..."
     reason = response.reason_phrase or ""
@@ -471,6 +472,7 @@ class _Run:
     async def _spool(self, family: fam.Family, body: bytes, count: int | None, *, query: dict[str, str] | None = None,
                      index: int | None = None) -> None:
         loop = asyncio.get_running_loop()
+        body = redact_bytes(body)  # our own token never becomes evidence, even if the gateway echoes it
         await loop.run_in_executor(self.spool, partial(self.writer.add_body, family.name, body, query=query,
                                                        item_count=count, index=index))
 

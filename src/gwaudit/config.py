@@ -33,6 +33,7 @@ class ApiConfig(_Section):
     base_url: Optional[str] = None
     token_file: Optional[Path] = None
     token_command: Optional[str] = None
+    strict_token_file: bool = False
     concurrency: int = Field(default=8, ge=1, le=64)
     timeout: float = Field(default=30.0, gt=0, description="seconds per request")
     max_retry_seconds: float = Field(default=60.0, ge=0, description="seconds one request keeps retrying")
@@ -120,6 +121,8 @@ class NotifyConfig(_Section):
     webhook: Optional[str] = None
     format: Literal["json", "slack"] = "json"
     timeout: float = Field(default=10.0, gt=0)
+    max_bytes: int = Field(default=256 * 1024, ge=4096, description="largest webhook body; lists are cut to fit")
+    hmac_secret_file: Optional[Path] = None
 
 
 class Config(_Section):
@@ -179,6 +182,7 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     cfg.database.path = _resolve(base, cfg.database.path)
     cfg.rules.dirs = [p for p in (_resolve(base, d) for d in cfg.rules.dirs) if p is not None]
     cfg.waivers.file = _resolve(base, cfg.waivers.file)
+    cfg.notify.hmac_secret_file = _resolve(base, cfg.notify.hmac_secret_file)
     cfg.report.out = _resolve(base, cfg.report.out) or cfg.report.out
     cfg.frameworks.catalog_dir = _resolve(base, cfg.frameworks.catalog_dir)
     cfg.rule_params()  # validates the per-rule tables

@@ -1,7 +1,8 @@
 """Rendering diffs and resource histories for a terminal or CSV (JSON is ``to_dict()``).
 
 Text groups changes by family; colour through a ``style`` function (plain by default; the
-command line passes click.style when stdout is a terminal).
+command line passes click.style when stdout is a terminal). Text from the API is shown with bidi
+and control characters escaped (:func:`gwaudit.output.terminal_text`); CSV keeps it as it is.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 from typing import Any, Iterable
 
 from .diff import FINDING_GROUPS, SnapshotDiff
-from .output import Styler, cell, csv_text, jsonable, plain
+from .output import Styler, cell, csv_text, jsonable, plain, terminal_text as _t
 
 _FINDING_LABEL = {"new": "new", "resolved": "resolved", "resolved_deleted": "resolved (resource deleted)",
                   "open": "still open", "waived": "newly waived", "not_evaluated": "not evaluated"}
@@ -43,7 +44,7 @@ def person_text(who: dict[str, Any] | None) -> str:
 
 
 def _key(r: Any) -> str:
-    return "" if r.key == r.name else f"  [{r.key}]"
+    return "" if r.key == r.name else f"  [{_t(str(r.key))}]"
 
 
 def _canon(value: Any) -> str:
@@ -52,7 +53,7 @@ def _canon(value: Any) -> str:
 
 def change_lines(path: str, before: Any, after: Any, s: Any = lambda t, **_: t, indent: str = "      ") -> list[str]:
     """One change as text lines; a list that grew or shrank shows the elements added and removed."""
-    label = short_path(path)
+    label = _t(short_path(path))
     if isinstance(before, list) and isinstance(after, list):
         old, new = [_canon(x) for x in before], [_canon(x) for x in after]
         removed = list(old)
@@ -63,12 +64,12 @@ def change_lines(path: str, before: Any, after: Any, s: Any = lambda t, **_: t, 
             else:
                 added.append(x)
         if not added and not removed:
-            return [f"{indent}{label}: reordered {value_text(before)} -> {value_text(after)}"]
+            return [f"{indent}{label}: reordered {_t(value_text(before))} -> {_t(value_text(after))}"]
         out = [f"{indent}{label}: {len(before)} -> {len(after)} item{'s' if len(after) != 1 else ''}"]
-        out += [indent + "  " + s(f"+ {_clip(x)}", fg="green") for x in added]
-        out += [indent + "  " + s(f"- {_clip(x)}", fg="red") for x in removed]
+        out += [indent + "  " + s(f"+ {_t(_clip(x))}", fg="green") for x in added]
+        out += [indent + "  " + s(f"- {_t(_clip(x))}", fg="red") for x in removed]
         return out
-    return [f"{indent}{label}: {value_text(before)} -> {value_text(after)}"]
+    return [f"{indent}{label}: {_t(value_text(before))} -> {_t(value_text(after))}"]
 
 
 def _clip(text: str, width: int = 110) -> str:
@@ -97,19 +98,19 @@ def diff_text(d: SnapshotDiff, *, style: Styler = plain) -> str:
     for fd in sorted(changed, key=lambda x: x.family):
         lines.append("")
         if not fd.compared:
-            lines.append(s(fd.family, bold=True) + ": " + s(fd.status, fg="red"))
+            lines.append(s(fd.family, bold=True) + ": " + s(_t(fd.status), fg="red"))
             continue
         counts = ", ".join(f"{len(getattr(fd, k))} {k}" for k in ("added", "removed", "modified")
                            if getattr(fd, k))
         lines.append(s(fd.family, bold=True) + f"  ({counts})")
         for r in fd.added:
-            who = person_text(r.changed_by)
-            lines.append("  " + s(f"+ {r.name}", fg="green") + _key(r) + (f"  by {who}" if who else ""))
+            who = _t(person_text(r.changed_by))
+            lines.append("  " + s(f"+ {_t(str(r.name))}", fg="green") + _key(r) + (f"  by {who}" if who else ""))
         for r in fd.removed:
-            lines.append("  " + s(f"- {r.name}", fg="red") + _key(r))
+            lines.append("  " + s(f"- {_t(str(r.name))}", fg="red") + _key(r))
         for r in fd.modified:
-            who = person_text(r.changed_by)
-            lines.append("  " + s(f"~ {r.name}", fg="yellow") + _key(r) + (f"  by {who}" if who else ""))
+            who = _t(person_text(r.changed_by))
+            lines.append("  " + s(f"~ {_t(str(r.name))}", fg="yellow") + _key(r) + (f"  by {who}" if who else ""))
             for ch in r.changes:
                 lines.extend(change_lines(ch.path, ch.before, ch.after, s))
     lines.append("")
@@ -125,9 +126,9 @@ def diff_text(d: SnapshotDiff, *, style: Styler = plain) -> str:
             if g == "open":
                 continue  # still-open findings are counted, listed in JSON/CSV
             for item in getattr(f, g):
-                name = item.get("resource_name") or item["resource_id"]
+                name = _t(str(item.get("resource_name") or item["resource_id"]))
                 lines.append("  " + s(f"{_FINDING_LABEL[g]:<12}", fg=_FINDING_COLOR[g])
-                             + f" {item['severity']:<8} {item['rule_id']:<12} {name}: {item.get('message') or ''}")
+                             + f" {item['severity']:<8} {item['rule_id']:<12} {name}: {_t(item.get('message') or '')}")
     return "\n".join(lines)
 
 

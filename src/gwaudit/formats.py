@@ -56,7 +56,9 @@ class Renderer:
         return _resolve(self.files)(data, ctx)
 
     def render_stream(self, data: Any, ctx: RenderContext) -> str:
-        return _resolve(self.stream)(data, ctx)
+        from .redact import redact_obj  # as write_outputs does for files: no renderer sees a credential
+
+        return _resolve(self.stream)(redact_obj(data), ctx)
 
 
 def _resolve(ref: Optional[Ref]) -> Render:

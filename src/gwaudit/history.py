@@ -177,10 +177,11 @@ def _history(con: duckdb.DuckDBPyConnection, ident: str, family_name: str | None
 def history_text(h: ResourceHistory, *, style: Styler = plain) -> str:
     """The history for a terminal; ``style`` colours it (the CLI passes click.style on a TTY)."""
     from .diffview import change_lines, person_text
+    from .output import terminal_text as _t
 
     s = style
 
-    label = f"{h.family} {h.key}" + (f" ({h.name})" if h.name and h.name != h.key else "")
+    label = _t(f"{h.family} {h.key}" + (f" ({h.name})" if h.name and h.name != h.key else ""))
     lines = [s(label, bold=True) + f": {h.versions} version{'s' if h.versions != 1 else ''}"
              + ("" if h.include_volatile or not fam.get(h.family).volatile
                 else " (volatile-only changes folded in; --include-volatile shows them)")]
@@ -188,14 +189,14 @@ def history_text(h: ResourceHistory, *, style: Styler = plain) -> str:
     for e in h.events:
         head = f"{jsonable(e.taken_at)}  snapshot {e.snapshot_id:<5} " + s(f"{e.event:<13}", fg=colors[e.event])
         if e.event == "not collected":
-            lines.append(head + f" ({e.status}: state unknown)")
+            lines.append(head + f" ({_t(str(e.status))}: state unknown)")
             continue
         if e.event == "removed":
             lines.append(head.rstrip())
             continue
         span = (f" until snapshot {e.until_snapshot_id} ({e.snapshots} snapshot{'s' if e.snapshots != 1 else ''})"
                 if e.until_snapshot_id != e.snapshot_id else "")
-        who = person_text(e.changed_by)
+        who = _t(person_text(e.changed_by))
         lines.append(head + f" version {e.version_id}{span}" + (f"  by {who}" if who else ""))
         for ch in e.changes:
             lines.extend(change_lines(ch.path, ch.before, ch.after, s))

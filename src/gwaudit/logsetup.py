@@ -3,6 +3,8 @@ log shippers (``--log-format json``), nothing but errors with ``--quiet``.
 
 Everything gwaudit says about its progress goes through the ``gwaudit`` logger; results
 (tables, JSON documents) go to stdout through click and are never mixed with log lines.
+Both formatters pass every line through :func:`gwaudit.redact.redact` (message, hint, extra
+fields and tracebacks), so no log line carries the token whatever a message was built from.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import logging
 import sys
 from datetime import datetime, timezone
 from typing import Any
+
+from .redact import redact, redact_obj
 
 LOGGER = "gwaudit"
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -29,7 +33,7 @@ class TextFormatter(logging.Formatter):
         hint = getattr(record, "hint", None)
         if hint:
             text += f"\n  hint: {hint}"
-        return text
+        return redact(text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -45,6 +49,8 @@ class JsonFormatter(logging.Formatter):
                 data[key] = value
         if record.exc_info and record.levelno >= logging.ERROR:
             data["exception"] = self.formatException(record.exc_info)
+        data = redact_obj({k: v if isinstance(v, (str, int, float, bool, type(None), list, dict)) else str(v)
+                           for k, v in data.items()})
         return json.dumps(data, default=str, ensure_ascii=False)
 
 

@@ -54,6 +54,8 @@ class RunOptions:
     webhook: Optional[str] = None
     webhook_format: str = "json"
     webhook_timeout: float = 10.0
+    webhook_max_bytes: int = 256 * 1024
+    webhook_hmac_secret: Optional[bytes] = None
     export_dir: Optional[Path] = None
     on_pdf_progress: Optional[Callable[[int, int], None]] = None
 
@@ -100,7 +102,8 @@ def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResul
     if opts.webhook:
         from .notify import post
 
-        post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout)
+        post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout,
+             max_bytes=opts.webhook_max_bytes, hmac_secret=opts.webhook_hmac_secret)
     return RunResult(code, summary, reports)
 
 
@@ -199,28 +202,40 @@ def _summarise_delta(summary: dict[str, Any], delta: dict[str, Any] | None) -> N
 
 
 def publish_latest(paths: Sequence[Path], out: Path) -> Path:
-    """Copy each dated output to ``out/latest/<kind>`` (e.g. latest/report.pdf), atomically."""
-    latest = out / "latest"
-    latest.mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        kind = _kind(path.name)
-        target = latest / kind
-        if path.is_dir():
-            tmp = latest / f".{kind}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            shutil.copytree(path, tmp)
-            old = latest / f".{kind}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            if target.exists():
-                target.rename(old)
-            tmp.rename(target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp = latest / f".{kind}.tmp"
-            shutil.copyfile(path, tmp)
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-    return latest
+    """Replace ``out/latest/`` as a whole with copies of this run's outputs, named by kind
+    (``latest/report.pdf``, ``latest/inventory/``, ...).
+
+    The new set is built in a hidden folder beside it and swapped in at once
+    (:func:`gwaudit.atomicdir.replace_dir`): a reader sees the previous set or this one, never a
+    mix of two snapshots' files (a stale ``INCOMPLETE.txt``, say). Hidden ``.latest-*`` folders
+    over an hour old, left by a run killed mid-way, are removed first.
+    """
+    import tempfile
+    import time
+
+    from .atomicdir import replace_dir
+
+    out.mkdir(parents=True, exist_ok=True)
+    for leftover in out.glob(".latest-*"):
+        try:
+            if leftover.is_dir() and not leftover.is_symlink() and time.time() - leftover.stat().st_mtime > 3600:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            pass
+    staging = Path(tempfile.mkdtemp(prefix=".latest-new-", dir=out))
+    try:
+        for path in paths:
+            target = staging / _kind(path.name)
+            if path.is_dir():
+                shutil.copytree(path, target)
+            else:
+                shutil.copyfile(path, target)
+                os.chmod(target, 0o600)
+        replace_dir(staging, out / "latest")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out / "latest"
 
 
 def _kind(name: str) -> str:

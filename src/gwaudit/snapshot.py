@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import __version__
 from . import families as fam
 from .errors import SnapshotFormatError
+from .redact import redact
 from .timeutil import format_ts, parse_ts
 
 FORMAT_VERSION = 1
@@ -75,6 +76,11 @@ class FamilyStatus(BaseModel):
     request_count: Optional[int] = None
     duration_ms: Optional[float] = None
     endpoint: Optional[str] = None
+
+    @field_validator("error")
+    @classmethod
+    def _redacted(cls, v: Optional[str]) -> Optional[str]:
+        return redact(v)  # an error text reaches the manifest, the database and reports
 
 
 class Manifest(BaseModel):

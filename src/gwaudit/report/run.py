@@ -86,11 +86,15 @@ def write_outputs(data: ReportData, out: Path, formats: Sequence[str] | None = N
     """Render ``data`` into ``out`` in each format (default: the registry's defaults); returns
     the paths written, a folder of files (``inventory/...``) once as the folder.
 
+    Every string of ``data`` passes through :func:`gwaudit.redact.redact_obj` first, so no
+    renderer (nor a user template) ever sees a credential.
     ``on_pdf_progress(done, total)`` follows the PDF's pages as they are laid out."""
+    from ..redact import redact_obj
     from . import tables
 
     if max_resources_per_rule < 1:
         raise UsageError("--max-resources-per-rule must be at least 1")
+    data = redact_obj(data)
     formats = parse_formats(formats if formats is not None else default_formats())
     out = Path(out)
     stem = file_stem(data)

@@ -9,6 +9,11 @@ replaces through the ``default:`` prefix, as datasette does::
 
 Static files (``report.css``, ``print.css``, ``report.js``) resolve the same way, so a user
 folder may override them too.
+
+Every ``{{ value }}`` goes through :func:`isolate`: a string that can reorder the text around it
+(a bidi control such as U+202E, or a right-to-left letter) is wrapped in ``<bdi>``, so a resource
+name cannot turn the rest of a line around. Where an element cannot hold ``<bdi>`` (``<title>``,
+an attribute), use the ``plain`` filter: it shows bidi controls escaped (``\\u202e``).
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from pathlib import Path
 from typing import Any, Optional
 
 import jinja2
+from markupsafe import Markup, escape
 
 from ..errors import UsageError
-from ..output import jsonable
+from ..output import escape_bidi, has_bidi, jsonable
 from ..resources import templates_dir
 from ..timeutil import format_ts
 from .model import FRAMEWORKS
@@ -52,9 +58,9 @@ def _environment(template_dir: Optional[str], builtin_dir: str) -> jinja2.Enviro
     loaders.append(builtin)
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             keep_trailing_newline=False)
+                             keep_trailing_newline=False, finalize=isolate)
     env.filters.update(ts=fmt_ts, day=fmt_day, value=fmt_value, sha=short_sha, plural=plural,
-                       evidence=evidence_items, oneline=oneline, packed=packed)
+                       evidence=evidence_items, oneline=oneline, packed=packed, plain=plain)
     env.globals.update(FRAMEWORKS=FRAMEWORKS)
     return env
 
@@ -75,6 +81,20 @@ def static_text(env: jinja2.Environment, name: str) -> str:
 
 
 # ---------------------------------------------------------------- filters
+
+def isolate(value: Any) -> Any:
+    """The environment's ``finalize``: a string holding a bidi control or a right-to-left letter
+    comes out escaped inside ``<bdi>`` (an isolate: nothing in it reorders what is around it)."""
+    if isinstance(value, str) and not isinstance(value, Markup) and has_bidi(value):
+        return Markup("<bdi>") + escape(value) + Markup("</bdi>")
+    return value
+
+
+def plain(value: Any) -> Markup:
+    """For ``<title>`` and attributes, which cannot hold ``<bdi>``: escaped, bidi controls shown as
+    ``\\u202e``."""
+    return escape(escape_bidi("" if value is None else str(value)))
+
 
 def fmt_ts(value: Any) -> str:
     if value is None or value == "":

@@ -7,7 +7,7 @@ import json
 import textwrap
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ..output import Styler, cell, csv_text, dumps, plain, text_table
+from ..output import Styler, cell, csv_text, dumps, plain, terminal_text, text_table
 from ..report.tables import finding_dict
 from ..severity import SEVERITIES, at_or_above
 from ..timeutil import format_ts
@@ -22,8 +22,10 @@ _COLOURS = {"critical": "magenta", "high": "red", "medium": "yellow", "low": "cy
 
 
 def _wrap(text: str, indent: int) -> list[str]:
+    """``text`` wrapped to the width; bidi and control characters shown escaped (\\u202e)."""
     pad = " " * indent
-    return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=pad, subsequent_indent=pad) or [pad]
+    return textwrap.wrap(terminal_text(" ".join(text.split())), WIDTH, initial_indent=pad,
+                         subsequent_indent=pad) or [pad]
 
 
 def _hang(text: str, indent: int, hang: int, lead: str = "") -> list[str]:
@@ -48,7 +50,7 @@ def audit_table(data: "ReportData", ctx: Any = None) -> str:
             continue
         lines += ["", style(f"{sev.upper()} ({len(group)})", fg=_COLOURS[sev], bold=True)]
         for f in group:
-            name = f.resource_name or f.resource_id
+            name = terminal_text(f.resource_name or f.resource_id)
             head = f"  {f.rule_id}  {f.family}: {name}"
             if len(head) > WIDTH:
                 head = head[: WIDTH - 1] + "…"

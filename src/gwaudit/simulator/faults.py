@@ -44,6 +44,9 @@ class Faults:
     """After this many faulted attempts at the same request the next one succeeds (None: no cap)."""
     retry_after_s: int = 1
     """The wait a 429 asks for."""
+    echo_authorization: bool = False
+    """Every error body (4xx, 5xx) repeats the request's Authorization header in its message, as
+    a misconfigured gateway or proxy debug page might: the client must not store or log it."""
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import ipaddress
+import json
 import math
 import re
 import socket
@@ -58,6 +59,19 @@ class Reply:
     content_type: str = JSON
     headers: list[tuple[str, str]] = field(default_factory=list)
     action: str | None = None  # None, "drop" or "truncate"
+
+
+def echo_header(reply: Reply, authorization: str | None) -> bytes:
+    """The error body with the request's Authorization header appended to its message."""
+    echo = f" (request had Authorization: {authorization if authorization is not None else '<none>'})"
+    if reply.content_type != JSON:
+        return reply.body + echo.encode("utf-8", "surrogateescape")
+    body = json.loads(reply.body)
+    if isinstance(body.get("error"), dict):
+        body["error"]["message"] += echo
+    else:
+        body["message"] = str(body.get("message", "")) + echo
+    return dumps(body)
 
 
 def is_loopback(host: str) -> bool:
@@ -115,6 +129,13 @@ class App:
     # ------------------------------------------------------------ dispatch
 
     def respond(self, method: str, target: str, authorization: str | None) -> Reply:
+        reply = self._respond(method, target, authorization)
+        if self.faults.echo_authorization and reply.status >= 400:
+            self.counters.fault("echo_authorization")
+            reply.body = echo_header(reply, authorization)
+        return reply
+
+    def _respond(self, method: str, target: str, authorization: str | None) -> Reply:
         split = urlsplit(target)
         path = unquote(split.path)
         self.counters.request(path)
