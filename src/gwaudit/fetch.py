@@ -1,0 +1,222 @@
+"""One request to the admin API, with retries: the HTTP side of collection.
+
+:class:`Fetcher` GETs one endpoint within the collection's concurrency, retrying 5xx, connection
+errors, timeouts, truncated bodies and 429 (honouring ``Retry-After``) with exponential backoff and
+full jitter, inside a per-request time cap; a 401/403 aborts the whole collection
+(:class:`Abort`). :func:`describe_error` turns any of the API's error bodies into one line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import random
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from . import families as fam
+from .errors import AuthError
+from .redact import redact
+from .timeutil import utcnow
+
+if TYPE_CHECKING:
+    from .collector import CollectOptions
+
+RETRY_STATUSES = {500, 502, 503, 504, 429}
+
+
+# ---------------------------------------------------------------- error bodies
+
+def describe_error(response: httpx.Response) -> str:
+    """The message of any documented error body shape, on one line."""
+    text = response.text.strip() if response.content else ""
+    message = ""
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):  # {"error": {"message", "type"}}  (OpenAI-style, Terraform)
+            message = ": ".join(str(x) for x in (err.get("type"), err.get("message")) if x)
+        elif isinstance(err, str) and body.get("message"):  # {"error": "NotFound", "message": "..."}
+            message = f"{err}: {body['message']}"
+        elif body.get("title") or body.get("detail"):  # RFC 7807
+            message = ": ".join(str(x) for x in (body.get("title"), body.get("detail")) if x)
+        else:
+            for k in ("message", "error", "detail"):
+                if isinstance(body.get(k), str):
+                    message = body[k]
+                    break
+    if not message:
+        message = text  # plain-text framework rejection
+    message = redact(" ".join(message.split()))  # before cutting, so no piece of a credential survives
+    if len(message) > 300:
+        message = message[:297] + "..."
+    reason = response.reason_phrase or ""
+    return f"HTTP {response.status_code} {reason}".strip() + (f": {message}" if message else "")
+
+
+# ---------------------------------------------------------------- one request, with retries
+
+@dataclass
+class Outcome:
+    status: int | None  # final HTTP status, None when no response
+    body: bytes | None
+    error: str | None
+    attempts: int
+    duration_ms: float
+    items: list[Any] | None = None  # the family's items, parsed once
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.error is None
+
+
+class Abort(Exception):
+    def __init__(self, error: AuthError):
+        self.error = error
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        from .timeutil import UTC
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - utcnow()).total_seconds())
+
+
+class Fetcher:
+    def __init__(self, client: httpx.AsyncClient, opts: CollectOptions):
+        self.client = client
+        self.opts = opts
+        self.sem = asyncio.Semaphore(opts.concurrency)
+        self.rng = random.Random(opts.seed)
+        self.requests = 0
+        self.retries = 0
+
+    async def get(self, family: fam.Family, params: dict[str, str] | None = None) -> Outcome:
+        """GET one endpoint of ``family``; a 200 whose body is not the family's JSON shape (a
+        truncated body, say) is retried like a 5xx."""
+        path = family.path
+        opts = self.opts
+        started = time.monotonic()
+        attempt = 0
+        last_error = "no attempt made"
+        last_status: int | None = None
+        while True:
+            attempt += 1
+            wait: float | None = None
+            async with self.sem:
+                self.requests += 1
+                try:
+                    response = await self.client.get(path, params=params)
+                except httpx.TimeoutException as exc:
+                    last_error, last_status = f"timed out ({type(exc).__name__})", None
+                except httpx.TransportError as exc:
+                    last_error, last_status = f"connection error: {type(exc).__name__}: {exc}", None
+                else:
+                    last_status = response.status_code
+                    if response.status_code == 200:
+                        body = response.content
+                        try:
+                            items = await parse_body(family, body)
+                        except ValueError as exc:
+                            last_error = f"HTTP 200 with an unexpected body ({exc})"
+                        else:
+                            return Outcome(200, body, None, attempt, (time.monotonic() - started) * 1000, items)
+                    elif response.status_code in (401, 403):
+                        raise Abort(auth_error(response, path))
+                    elif response.status_code in RETRY_STATUSES:
+                        last_error = describe_error(response)
+                        if response.status_code == 429:
+                            wait = retry_after(response)
+                    else:
+                        # 4xx other than 401/403/429: not transient, do not retry
+                        return Outcome(response.status_code, response.content, describe_error(response), attempt,
+                                       (time.monotonic() - started) * 1000)
+            elapsed = time.monotonic() - started
+            backoff = self.rng.uniform(0, min(opts.backoff_max, opts.backoff_base * (2 ** (attempt - 1))))
+            delay = max(backoff, wait or 0.0)
+            if attempt >= opts.max_attempts or elapsed + delay > opts.max_retry_seconds:
+                why = "attempts" if attempt >= opts.max_attempts else "retry time"
+                return Outcome(last_status, None,
+                               f"{last_error} (gave up after {attempt} attempt{'s' if attempt > 1 else ''}, "
+                               f"{elapsed:.1f}s; limit on {why})", attempt, elapsed * 1000)
+            self.retries += 1
+            await asyncio.sleep(delay)
+
+
+_BIG_BODY = 1 << 20
+PARENTS = {p for f in fam.per_item() for p in f.parents}
+"""Families whose items per-item requests need (their bodies are always parsed here)."""
+
+
+async def parse_body(family: fam.Family, body: bytes) -> list[Any] | None:
+    """The body's items. A large bare array that no per-item request depends on is only checked
+    for framing here (a truncated body does not end with ``]``); DuckDB parses and counts it after
+    the network phase (``collector._count_deferred``), in C++ and off the event loop."""
+    if len(body) > _BIG_BODY and family.shape == "array" and family.name not in PARENTS and not family.per_item:
+        if body.lstrip()[:1] != b"[" or body.rstrip()[-1:] != b"]":
+            raise ValueError("not a complete JSON array (truncated?)")
+        return None
+
+    def parse() -> list[Any]:
+        try:
+            return family.items_of(json.loads(body))
+        except ValueError as exc:  # JSONDecodeError is a ValueError
+            raise ValueError(f"not a JSON {family.shape}: {str(exc)[:120]}") from None
+    if len(body) > _BIG_BODY:
+        return await asyncio.to_thread(parse)
+    return parse()
+
+
+
+_ROLE_HINT = ("the admin API (/admin/...) needs a token of a user or service account with the admin "
+              "role in the Barndoor org; /user/... needs any signed-in user")
+
+
+def auth_error(response: httpx.Response, path: str) -> AuthError:
+    endpoint = f"GET {fam.API_ROOT}{path}"
+    detail = describe_error(response)
+    if response.status_code == 401:
+        return AuthError(f"{endpoint} refused the token ({detail}); nothing was stored",
+                         hint="the token is missing, expired, revoked or for another org: fetch a fresh one")
+    return AuthError(f"{endpoint} refused access ({detail}); nothing was stored", hint=_ROLE_HINT)
+
+
+
+class NoCookies(httpx.Cookies):
+    """The admin API is bearer-authenticated; an audit client keeps no cookies. (Parsing each
+    response's Set-Cookie through http.cookiejar also cost ~0.5 ms per request.)"""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class Client(httpx.AsyncClient):
+    @property  # type: ignore[override]
+    def cookies(self) -> httpx.Cookies:
+        return NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, value: Any) -> None:
+        pass
+
+
+NO_COOKIES = NoCookies()
