@@ -136,7 +136,8 @@ BAD_TOKENS = [
 ]
 
 
-@pytest.mark.parametrize("value, why", BAD_TOKENS)
+@pytest.mark.parametrize("value, why", BAD_TOKENS,  # ids without the token: it is minted at import
+                         ids=[f"{i}-{why}" for i, (_value, why) in enumerate(BAD_TOKENS)])
 def test_malformed_tokens_are_refused_without_echoing_them(value, why):
     with pytest.raises(ConfigError) as err:
         validate_token(Token(value, "test"))
@@ -175,7 +176,8 @@ def test_token_file_edge_cases(tmp_path):
         resolve_token(TokenOptions(token_file=tmp_path, env={}))
 
 
-@pytest.mark.parametrize("env_value", [TOKEN + "\n" + "x", TOKEN + "\x1b[0m", "tökén-" + TOKEN, TOKEN[:50] + "\r" + TOKEN[50:]])
+@pytest.mark.parametrize("env_value", [TOKEN + "\n" + "x", TOKEN + "\x1b[0m", "tökén-" + TOKEN, TOKEN[:50] + "\r" + TOKEN[50:]],
+                         ids=["newline", "escape", "non-ascii", "carriage-return"])
 def test_cli_refuses_a_bad_env_token_with_exit_2_and_no_echo(tmp_path, env_value):
     done = gw(["--db", str(tmp_path / "a.duckdb"), "collect", "--base-url", "http://127.0.0.1:9"], tmp_path,
               {"GWAUDIT_TOKEN": env_value})
