@@ -161,11 +161,12 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 def _derived() -> list[tuple[str, str]]:
     """(name, CREATE statement) of the analysis views and macros, in dependency order: the shared
-    concepts over the family views, then the views over stored findings."""
-    from .. import semantics
+    concepts over the family views, then the views over stored findings, then the people
+    (actors) the API recorded."""
+    from .. import actors, semantics
     from ..findings import views as finding_views
 
-    return [*semantics.definitions(), *finding_views.DEFINITIONS]
+    return [*semantics.definitions(), *finding_views.DEFINITIONS, *actors.definitions()]
 
 
 @lru_cache(maxsize=1)
