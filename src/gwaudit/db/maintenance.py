@@ -47,6 +47,9 @@ def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int]) -> int:
                                        (SELECT vid FROM snapshot_resources WHERE family = ?)""",
                                    [family.name]).fetchone()[0]
         con.execute("DELETE FROM schema_drift WHERE vid NOT IN (SELECT vid FROM snapshot_resources)")
+        from ..changes import sync as sync_changes
+
+        sync_changes(con)  # snapshots on either side of a removed one are consecutive now
     return int(removed)
 
 
