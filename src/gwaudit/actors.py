@@ -134,13 +134,15 @@ def attributed_sql(family: fam.Family, view: str) -> str:
               f"coalesce({_column(columns, 'last_modified_by_name', '$.last_modified_by_name')}, ua.name) "
               "AS updated_by_name",
               f"TRY_CAST({_column(columns, 'last_modified_at', '$.last_modified_at')} AS TIMESTAMPTZ) AS updated_at"]
-    joins = [f"LEFT JOIN actors ca ON ca.user_id = {created}", f"LEFT JOIN actors ua ON ua.user_id = {updated}"]
+    joins = [f"LEFT JOIN a ca ON ca.user_id = {created}", f"LEFT JOIN a ua ON ua.user_id = {updated}"]
     if family.name in KEY_FAMILIES:
         extra += ["oa.email AS owner_email", "oa.name AS owner_name"]
-        joins.append(f"LEFT JOIN actors oa ON oa.user_id = {_column(columns, 'user_id', '$.user_id')}")
+        joins.append(f"LEFT JOIN a oa ON oa.user_id = {_column(columns, 'user_id', '$.user_id')}")
     star = f"v.* REPLACE ({', '.join(replace)})" if replace else "v.*"
-    return (f"CREATE OR REPLACE VIEW {ident(view + '_attributed')} AS SELECT {star}, {', '.join(extra)} "
-            f"FROM {ident(view)} v {' '.join(joins)}")
+    # actors is computed once per query, however many roles are resolved through it
+    return (f"CREATE OR REPLACE VIEW {ident(view + '_attributed')} AS "
+            "WITH a AS MATERIALIZED (SELECT user_id, email, name FROM actors WHERE user_id IS NOT NULL) "
+            f"SELECT {star}, {', '.join(extra)} FROM {ident(view)} v {' '.join(joins)}")
 
 
 def definitions() -> list[tuple[str, str]]:
