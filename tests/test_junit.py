@@ -146,3 +146,10 @@ def test_engine_findings_without_a_family_rule_still_render(schema):
                                        resource_name=None, message="waiver #1 expired"))
     case = _cases(parse(schema, junit.document(data)))["GW-WAIVER-001"]
     assert case.get("classname") == "gwaudit.engine" and case.find("failure").get("message") == "waiver #1 expired"
+
+
+def test_an_org_without_a_name_still_validates(schema):
+    data = report_data(2)
+    data.org = ""
+    suite = parse(schema, junit.document(data)).find("testsuite")
+    assert suite.get("hostname") == "gwaudit"

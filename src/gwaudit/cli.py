@@ -23,6 +23,7 @@ from .errors import EXIT_RUNTIME, EXIT_USAGE, GwauditError
 from .formats import formats_help, report_formats, stream_formats
 from .output import Styler, plain
 from .severity import FAIL_ON_CHOICES
+from .sqlquery import FORMATS as SQL_FORMATS
 
 DEFAULT_DB = "gwaudit.duckdb"
 
@@ -224,7 +225,7 @@ def snapshots_cmd(c: Ctx, fmt: str) -> None:
 @cli.command("sql")
 @click.argument("query", required=False)
 @click.option("-f", "--file", "file", metavar="FILE", help="Read the query from FILE (- for standard input).")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "jsonl", "markdown"]), default="table",
+@click.option("--format", "fmt", type=click.Choice(list(SQL_FORMATS)), default="table",
               show_default=True, help="table fits the terminal (nothing is cut when piped); json/jsonl give "
                                       "JSON columns as JSON.")
 @pass_ctx

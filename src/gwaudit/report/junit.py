@@ -57,7 +57,7 @@ def document(data: ReportData) -> bytes:
     suite = ET.SubElement(root, "testsuite", {
         "name": _x(f"gwaudit audit of {data.org}, snapshot {snap.id}"), **counts,
         # Ant's format: local time without a zone; gwaudit's times are UTC
-        "timestamp": snap.taken_at.strftime("%Y-%m-%dT%H:%M:%S"), "hostname": _x(data.org), "id": "0",
+        "timestamp": snap.taken_at.strftime("%Y-%m-%dT%H:%M:%S"), "hostname": _x(data.org or "gwaudit"), "id": "0",
         "package": "gwaudit"})
     props = ET.SubElement(suite, "properties")
     for name, value in (("snapshot_id", snap.id), ("taken_at", format_ts(snap.taken_at)),
