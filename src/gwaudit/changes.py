@@ -29,8 +29,6 @@ from .db.layout import version_table
 from .diff import ATTRIBUTION, FamilyDiff, ResourceChange, resource_changes
 from .output import jsonable
 
-CHANGE_KINDS = ("added", "removed", "modified")
-
 VIEW = """
 CREATE OR REPLACE VIEW changes AS
 SELECT c.snapshot_id, s.taken_at, c.prev_snapshot_id, p.taken_at AS prev_taken_at, c.family, c.resource_key,
@@ -43,7 +41,7 @@ JOIN snapshots p ON p.id = c.prev_snapshot_id"""
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (("changes", VIEW),)
 
-#: Why a change names nobody, by case (README, "SQL").
+#: Why a change names nobody, by case (README, "Querying with SQL").
 REASONS = {
     "removed": "the API keeps no record of who deleted a resource",
     "no_fields": "the API records no author for this family",
