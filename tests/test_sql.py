@@ -53,6 +53,10 @@ def test_json_and_jsonl_give_json_columns_as_json(capsys, db):
     code, out, _ = run(capsys, db, "SELECT CAST('[1, null]' AS JSON) AS j, CAST('\"s\"' AS JSON) AS k",
                        "--format", "json")
     assert json.loads(out) == [{"j": [1, None], "k": "s"}]
+    # a list of JSON values is a list of JSON; a list of text that looks like JSON stays text
+    code, out, _ = run(capsys, db, "SELECT [CAST('{\"a\": 1}' AS JSON)] AS js, ['1', 'true', '{}'] AS texts",
+                       "--format", "json")
+    assert json.loads(out) == [{"js": [{"a": 1}], "texts": ["1", "true", "{}"]}]
 
 
 def test_csv_and_markdown(capsys, db):
