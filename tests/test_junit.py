@@ -153,3 +153,13 @@ def test_an_org_without_a_name_still_validates(schema):
     data.org = ""
     suite = parse(schema, junit.document(data)).find("testsuite")
     assert suite.get("hostname") == "gwaudit"
+
+
+def test_a_rule_not_evaluated_without_a_stated_reason_says_which_it_was(schema):
+    data = report_data(2)
+    data.rules = [ReportRule(rule_id="T-SKIP", title="s", severity="low", status="skip", families=["api_keys"]),
+                  ReportRule(rule_id="T-ERR", title="e", severity="low", status="error", families=["api_keys"])]
+    data.findings = []
+    cases = _cases(parse(schema, junit.document(data)))
+    assert cases["T-SKIP"].find("skipped").get("message") == "not evaluated"
+    assert cases["T-ERR"].find("skipped").get("message") == "could not be evaluated"

@@ -98,7 +98,16 @@ def test_rules_without_a_result_are_warnings_not_silence():
     assert warn["GW-SKIP-001"]["compliance"]["standards"] == ["gwaudit rule catalog"]  # maps to no framework
     for e in warn.values():
         validate(e)
+        assert e["finding_info"]["analytic"] == {"uid": e["compliance"]["control"], "name": e["compliance"]["checks"][0]["name"],
+                                                 "type_id": 1, "type": "Rule"}
+    # without a recorded reason, the event still says which it was
+    data.rules = [ReportRule(rule_id="T-ERR", title="e", severity="low", status="error")]
+    data.findings = []
+    [e] = [json.loads(ln) for ln in ocsf.stream(data).splitlines()]
+    assert e["message"] == "T-ERR could not be evaluated: the rule could not be evaluated; no reason was recorded"
+    validate(e)
     # passing rules produce nothing
+    events = [json.loads(ln) for ln in ocsf.stream(report_data(5)).splitlines()]
     assert not any(e["compliance"]["control"].startswith("GW-OK-") for e in events)
 
 

@@ -78,9 +78,9 @@ def _case(rule: ReportRule, findings: list[ReportFinding]) -> ET.Element:
     case = ET.Element("testcase", {"name": _x(f"{rule.rule_id}: {rule.title}"), "classname": f"gwaudit.{family}",
                                    "time": "0"})
     if rule.status in ("error", "skip"):
-        reason = rule.error or rule.note or ("not evaluated" if rule.status == "skip" else "could not be evaluated")
         label = "not evaluated" if rule.status == "skip" else "could not be evaluated"
-        ET.SubElement(case, "skipped", {"message": _x(f"{label}: {reason}")})
+        reason = rule.error or rule.note
+        ET.SubElement(case, "skipped", {"message": _x(f"{label}: {reason}" if reason else label)})
         return case
     open_ = [f for f in findings if f.status == "fail"]
     for f in open_:

@@ -132,8 +132,8 @@ def finding_event(data: ReportData, f: ReportFinding, rule: ReportRule | None) -
 
 def not_evaluated_event(data: ReportData, r: ReportRule) -> dict[str, Any]:
     """A rule without a result: its reason, so a SIEM does not read the silence as a pass."""
-    reason = r.error or r.note or ("not evaluated" if r.status == "skip" else "could not be evaluated")
     what = "was not evaluated" if r.status == "skip" else "could not be evaluated"
+    reason = r.error or r.note or f"the rule {what}; no reason was recorded"
     uid = f"gwaudit:{r.rule_id}:{r.status}"
     event = _base(data, r.severity, f"{uid}:{data.snapshot.id}", uid, r.rule_id)
     event.update({
