@@ -23,6 +23,7 @@ from .errors import EXIT_RUNTIME, EXIT_USAGE, GwauditError
 from .formats import default_formats, stream_formats
 from .output import Styler, plain
 from .severity import FAIL_ON_CHOICES
+from .sqlquery import FORMATS as SQL_FORMATS
 
 DEFAULT_DB = "gwaudit.duckdb"
 
@@ -288,25 +289,27 @@ def snapshots_delete_cmd(c: Ctx, ref: str, dry_run: bool, yes: bool, fmt: str) -
 
 
 @cli.command("sql")
-@click.argument("query")
-@format_option("table", "csv", "json")
+@click.argument("query", required=False)
+@click.option("-f", "--file", "file", metavar="FILE", help="Read the query from FILE (- for standard input).")
+@click.option("--format", "fmt", type=click.Choice(list(SQL_FORMATS)), default="table",
+              show_default=True, help="table fits the terminal (nothing is cut when piped); json/jsonl give "
+                                      "JSON columns as JSON.")
 @pass_ctx
-def sql_cmd(c: Ctx, query: str, fmt: str) -> None:
-    """Run read-only SQL over the database (a write statement is refused).
+def sql_cmd(c: Ctx, query: str | None, file: str | None, fmt: str) -> None:
+    """Run one read-only SQL statement over the database (QUERY, -f FILE, or - for stdin).
 
     Views: one per family for the latest snapshot (api_keys, providers, ...), the same name
-    with _history for every snapshot, plus snapshots, collection_status and findings.
+    with _history for every snapshot, findings and their views, changes, actors, waivers;
+    README, "Querying with SQL", lists them. Writes, files, network and settings are refused.
     """
-    from .output import csv_text, dumps, records, text_table
-    from .sqlquery import run_query
+    import shutil
 
-    result = run_query(c.db, query)
-    if fmt == "json":
-        click.echo(dumps(records(result.columns, result.rows)))
-    elif fmt == "csv":
-        click.echo(csv_text(result.columns, result.rows), nl=False)
-    else:
-        click.echo(text_table(result.columns, result.rows))
+    from .sqlquery import read_query, render, run_query
+
+    result = run_query(c.db, read_query(query, file))
+    width = shutil.get_terminal_size().columns if fmt == "table" and sys.stdout.isatty() else None
+    click.echo(render(result, fmt, width=width), nl=False)
+    if fmt == "table":
         c.echo(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
 
 

@@ -49,6 +49,9 @@ class ResourceChange:
     name: str | None
     changed_by: dict[str, Any] | None = None
     changes: list[FieldChange] = field(default_factory=list)
+    old_vid: int | None = field(default=None, repr=False, compare=False)
+    """The version ids compared (the stored ``snapshot_changes`` keep them; not in JSON)."""
+    new_vid: int | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self, kind: str) -> dict[str, Any]:
         out: dict[str, Any] = {"key": self.key, "name": self.name}
@@ -160,7 +163,7 @@ def compare(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, *, familie
         if not why:
             comparable.append(family)
     if comparable and old_id != new_id:
-        _diff_families(con, old_id, new_id, comparable, out, include_volatile)
+        out.update(resource_changes(con, old_id, new_id, comparable, include_volatile=include_volatile))
     names = {f.name for f in chosen} if families else None
     findings = findings_delta(con, old_id, new_id, families=names)
     return SnapshotDiff(snapshot_info(con, old_id), snapshot_info(con, new_id), out, findings, include_volatile)
@@ -180,6 +183,17 @@ def not_comparable(family: str, old_id: int, old: dict[str, Any] | None, new_id:
 
 
 # ---------------------------------------------------------------- resources
+
+def resource_changes(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, families: Sequence[fam.Family],
+                     *, include_volatile: bool = False) -> dict[str, FamilyDiff]:
+    """Resources added, removed and modified from ``old_id`` to ``new_id`` in ``families`` (which
+    the caller has found comparable): the comparison ``gwaudit diff`` prints and the stored
+    ``snapshot_changes`` hold (:mod:`gwaudit.changes`)."""
+    out = {f.name: FamilyDiff(f.name) for f in families}
+    if families and old_id != new_id:
+        _diff_families(con, old_id, new_id, list(families), out, include_volatile)
+    return out
+
 
 def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, families: list[fam.Family],
                    out: dict[str, FamilyDiff], include_volatile: bool) -> None:
@@ -240,15 +254,16 @@ def _diff_families(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, fam
         fd = out[family]
         name = (new or old)[5]
         if old is None:
-            fd.added.append(ResourceChange(ident, name, created_by(_attr(items[new[2]][0]))))
+            fd.added.append(ResourceChange(ident, name, created_by(_attr(items[new[2]][0])), new_vid=new[2]))
         elif new is None:
-            fd.removed.append(ResourceChange(ident, name))
+            fd.removed.append(ResourceChange(ident, name, old_vid=old[2]))
         else:
             (old_attr, old_raw), (new_attr, new_raw) = items[old[2]], items[new[2]]
             skip = () if include_volatile else fam.get(family).volatile
             changes = list(walk_json(json.loads(old_raw), json.loads(new_raw), skip=skip))
             if changes:
-                fd.modified.append(ResourceChange(ident, name, changed_by(_attr(old_attr), _attr(new_attr)), changes))
+                fd.modified.append(ResourceChange(ident, name, changed_by(_attr(old_attr), _attr(new_attr)), changes,
+                                                  old_vid=old[2], new_vid=new[2]))
             elif skip:
                 fd.volatile_only += 1
 

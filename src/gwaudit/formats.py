@@ -132,3 +132,7 @@ register(Renderer("csv", "findings, changes and the inventory as CSV",
                   files="gwaudit.report.tables:csv_files", stream="gwaudit.rules.render:audit_csv", default=True))
 register(Renderer("json", "the report and its findings as JSON",
                   files="gwaudit.report.tables:json_files", stream="gwaudit.report.tables:audit_json", default=True))
+register(Renderer("ocsf", "OCSF 1.5 Compliance Finding events, one JSON object per line, for a SIEM",
+                  files="gwaudit.report.ocsf:files", stream="gwaudit.report.ocsf:stream"))
+register(Renderer("junit", "JUnit XML: a test case per rule, a failure per open finding, for CI",
+                  files="gwaudit.report.junit:files", stream="gwaudit.report.junit:stream"))

@@ -133,6 +133,9 @@ def write_folder(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source:
         con.unregister("files_df")
         _check_counts(con, sid, folder)
         con.execute("UPDATE snapshots SET resource_count = ? WHERE id = ?", [total, sid])
+        from ..changes import sync as sync_changes
+
+        sync_changes(con)  # the new snapshot's changes (and its successor's, when stored out of order)
     return sid
 
 

@@ -3,7 +3,9 @@
 * ``rv_<family>``: one row per distinct version of a resource - its JSON exactly as received
   (``raw``), its SHA-256, the SHA-256 without volatile fields (``stable_sha256``), and typed columns
   derived from the family's model;
-* views ``<family>_history`` (every snapshot) and ``<family>`` (the latest snapshot).
+* views ``<family>_history`` (every snapshot) and ``<family>`` (the latest snapshot); both carry
+  ``natural_key``, the identity ``gwaudit diff`` matches a resource by across snapshots
+  (:func:`identity_sql`), so grouping a history view by it follows one resource through time.
 
 Unlike the tables of :mod:`gwaudit.db.schema`'s migrations, these follow the code: when a model
 gains a field, its column is added and backfilled from ``raw``; the views are recreated when their
@@ -142,7 +144,8 @@ def _create_views(con: duckdb.DuckDBPyConnection) -> None:
                                       'AS "policy_id"')
         con.execute(f"""
             CREATE OR REPLACE VIEW {ident(history_view(family.name))} AS
-            SELECT m.snapshot_id, s.taken_at, v.resource_key, v.resource_name, {typed},
+            SELECT m.snapshot_id, s.taken_at, v.resource_key, {identity_sql(family)} AS natural_key,
+                   v.resource_name, {typed},
                    v.raw, v.sha256 AS raw_sha256, v.vid AS version_id{extra}
             FROM snapshot_resources m
             JOIN snapshots s ON s.id = m.snapshot_id

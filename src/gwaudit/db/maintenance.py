@@ -56,6 +56,9 @@ def delete_snapshots(con: duckdb.DuckDBPyConnection, ids: list[int], *, reason: 
         con.execute("DELETE FROM schema_drift WHERE vid NOT IN (SELECT vid FROM snapshot_resources)")
         con.executemany("INSERT INTO snapshot_deletions VALUES (now(), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [[*row, reason, _who(), __version__] for row in record])
+        from ..changes import sync as sync_changes
+
+        sync_changes(con)  # snapshots on either side of a removed one are consecutive now
     return int(removed)
 
 

@@ -31,6 +31,9 @@ class Migration:
     version: int
     title: str
     sql: str
+    fill: Callable[[duckdb.DuckDBPyConnection], object] | None = None
+    """Fills the new tables from what the database already holds (in the same transaction, after
+    the derived objects are up to date), for a step whose tables are computed from earlier data."""
 
 
 _BASE = """
@@ -167,22 +170,60 @@ CREATE TABLE IF NOT EXISTS snapshot_deletions (
 );
 """
 
+_CHANGES = """
+CREATE TABLE IF NOT EXISTS snapshot_change_pairs (
+    snapshot_id INTEGER NOT NULL,       -- the newer snapshot
+    prev_snapshot_id INTEGER NOT NULL,  -- the newest earlier snapshot that collected the family
+    family VARCHAR NOT NULL,
+    computed_at TIMESTAMPTZ NOT NULL,
+    volatile_only INTEGER NOT NULL      -- resources whose only changes were volatile fields (not stored)
+);
+CREATE TABLE IF NOT EXISTS snapshot_changes (
+    snapshot_id INTEGER NOT NULL,
+    prev_snapshot_id INTEGER NOT NULL,
+    family VARCHAR NOT NULL,
+    resource_key VARCHAR NOT NULL,      -- the natural identity gwaudit diff shows in [brackets]
+    resource_name VARCHAR,
+    change VARCHAR NOT NULL,            -- added | removed | modified
+    path VARCHAR NOT NULL,              -- JSON path of the changed value; $ for a whole added/removed resource
+    old_value JSON,
+    new_value JSON,
+    old_version_id BIGINT,
+    new_version_id BIGINT,
+    changed_by_email VARCHAR,
+    changed_by_name VARCHAR,
+    updated_at TIMESTAMPTZ,
+    change_note VARCHAR,
+    unattributed_reason VARCHAR         -- why nobody is named (NULL when somebody is)
+);
+"""
+
+
+def _fill_changes(con: duckdb.DuckDBPyConnection) -> object:
+    from .. import changes
+
+    return changes.sync(con)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "snapshots, collection status, files, membership, schema drift", _BASE),
     Migration(2, "findings and rule results", _FINDINGS),
     Migration(3, "audits and the waivers each audit judged", _AUDITS),
     Migration(4, "a record of every snapshot deleted (by snapshots delete or prune)", _DELETIONS),
+    Migration(5, "the changes between consecutive snapshots (snapshot_changes, snapshot_change_pairs)",
+              _CHANGES, fill=_fill_changes),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
 
 def _derived() -> list[tuple[str, str]]:
     """(name, CREATE statement) of the analysis views and macros, in dependency order: the shared
-    concepts over the family views, then the views over stored findings."""
-    from .. import semantics
+    concepts over the family views, then the views over stored findings, then the people
+    (actors) the API recorded and the stored changes."""
+    from .. import actors, changes, semantics
     from ..findings import views as finding_views
 
-    return [*semantics.definitions(), *finding_views.DEFINITIONS]
+    return [*semantics.definitions(), *finding_views.DEFINITIONS, *actors.definitions(), *changes.DEFINITIONS]
 
 
 @lru_cache(maxsize=1)
@@ -222,10 +263,13 @@ def migrate(con: duckdb.DuckDBPyConnection, transaction: Callable) -> None:
             raise RuntimeFailure(
                 f"the database was written by a newer gwaudit (schema {current}, this one knows {SCHEMA_VERSION})",
                 hint="upgrade gwaudit")
+        fills = []
         for step in MIGRATIONS:
             if step.version > current:
                 con.execute(step.sql)
                 con.execute("INSERT INTO schema_version VALUES (?, now(), ?)", [step.version, __version__])
+                if step.fill is not None:
+                    fills.append(step.fill)
         stamp = derived_fingerprint()
         stored = con.execute("SELECT value FROM gwaudit_meta WHERE key = 'derived'").fetchone()
         if stored is None or stored[0] != stamp:
@@ -233,6 +277,8 @@ def migrate(con: duckdb.DuckDBPyConnection, transaction: Callable) -> None:
             for _name, create in _derived():
                 con.execute(create)
             con.execute("INSERT OR REPLACE INTO gwaudit_meta VALUES ('derived', ?)", [stamp])
+        for fill in fills:
+            fill(con)
 
 
 def foreign_reason(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -25,10 +25,19 @@ figures all read these; nothing else decides whether a finding is new or resolve
 from __future__ import annotations
 
 from ..db.layout import identities_view_sql
+from ..db.sql import literal
+from ..severity import SEVERITIES
+
+SEVERITY_RANK = ("CREATE OR REPLACE MACRO severity_rank(severity) AS CASE severity "
+                 + " ".join(f"WHEN {literal(s)} THEN {i}" for i, s in enumerate(SEVERITIES))
+                 + f" ELSE {len(SEVERITIES)} END")
+"""``severity_rank(severity)``: critical 0 ... info 4, anything else after (:mod:`gwaudit.severity`),
+so ``ORDER BY severity_rank(severity)`` sorts worst first on any table (``findings``,
+``rule_results``); every findings view also carries it as a column."""
 
 LATEST_FINDINGS = """
 CREATE OR REPLACE VIEW latest_findings AS
-SELECT f.* FROM findings f
+SELECT f.*, severity_rank(f.severity) AS severity_rank FROM findings f
 WHERE f.snapshot_id = (SELECT s.id FROM snapshots s WHERE s.id IN (SELECT snapshot_id FROM rule_results)
                        ORDER BY s.taken_at DESC, s.id DESC LIMIT 1)"""
 
@@ -54,14 +63,33 @@ SELECT n.*,
        CASE WHEN n.status = 'waived' AND o.status = 'waived' THEN 'still_waived'
             WHEN n.status = 'waived' THEN 'waived'
             WHEN o.fingerprint IS NULL THEN 'new'
-            ELSE 'open' END AS change
+            ELSE 'open' END AS change,
+       severity_rank(n.severity) AS severity_rank
 FROM n LEFT JOIN o ON o.fingerprint = n.fingerprint
 UNION ALL
 SELECT g.*,
        CASE WHEN g.rule_id NOT IN (SELECT rule_id FROM judged) THEN 'not_evaluated'
             WHEN g.fingerprint IN (SELECT fingerprint FROM deleted) THEN 'resolved_deleted'
-            ELSE 'resolved' END AS change
+            ELSE 'resolved' END AS change,
+       severity_rank(g.severity) AS severity_rank
 FROM gone g"""
+
+
+WAIVER_EXPIRY = """
+CREATE OR REPLACE MACRO waiver_expiry(days, as_of := NULL) AS TABLE
+WITH latest AS (SELECT s.id, s.taken_at FROM snapshots s WHERE s.id IN (SELECT snapshot_id FROM audits)
+                ORDER BY s.taken_at DESC, s.id DESC LIMIT 1),
+     t AS (SELECT coalesce(CAST(as_of AS TIMESTAMPTZ), (SELECT taken_at FROM latest)) AS t0)
+SELECT w.rule_id, w.resource_id, w.resource_name, w.owner, w.justification, w.expires, w.expires_at,
+       date_diff('day', t.t0, w.expires_at) AS days_left, w.state, w.findings, w.waiver_no, w.snapshot_id,
+       t.t0 AS as_of
+FROM waivers w, t
+WHERE w.snapshot_id = (SELECT id FROM latest)
+  AND w.expires_at >= t.t0 AND w.expires_at <= t.t0 + to_days(CAST(days AS INTEGER))
+ORDER BY w.expires_at, w.waiver_no"""
+"""``waiver_expiry(days, as_of := NULL)``: the waivers of the latest audit still in force at
+``as_of`` (default: that audit's snapshot ``taken_at``; pass ``as_of := now()`` for the wall
+clock) whose last instant falls within ``days`` days of it, soonest first."""
 
 
 def episodes_sql(cutoff: str) -> str:
@@ -107,7 +135,8 @@ def episodes_sql(cutoff: str) -> str:
         WHERE s.taken_at <= {cutoff}
         GROUP BY f.fingerprint)
     SELECT e.fingerprint, l.rule_id, l.title, l.severity, l.family, l.resource_id, l.resource_name,
-           l.status AS last_status, l.recorded_first_seen, e.opened_at, e.last_seen, e.resolved_at, e.snapshots
+           l.status AS last_status, l.recorded_first_seen, e.opened_at, e.last_seen, e.resolved_at, e.snapshots,
+           severity_rank(l.severity) AS severity_rank
     FROM episodes e JOIN latest l USING (fingerprint)"""
 
 
@@ -121,7 +150,8 @@ def lifecycle_sql(episodes: str) -> str:
            max({{'opened': opened_at, 'resolved': resolved_at}}).resolved AS resolved_at,  -- of the latest episode
            CASE WHEN max({{'opened': opened_at, 'resolved': resolved_at}}).resolved IS NOT NULL THEN 'resolved'
                 WHEN any_value(last_status) = 'waived' THEN 'waived' ELSE 'open' END AS state,
-           count(*) AS episodes, sum(snapshots) AS snapshots
+           count(*) AS episodes, sum(snapshots) AS snapshots,
+           severity_rank(any_value(severity)) AS severity_rank
     FROM ({episodes}) e
     GROUP BY fingerprint"""
 
@@ -129,10 +159,12 @@ def lifecycle_sql(episodes: str) -> str:
 _INFINITY = "CAST('infinity' AS TIMESTAMPTZ)"
 
 DEFINITIONS: tuple[tuple[str, str], ...] = (
+    ("severity_rank", SEVERITY_RANK),
     ("latest_findings", LATEST_FINDINGS),
     ("rule_evaluations", RULE_EVALUATIONS),
     ("resource_identities", identities_view_sql()),
     ("finding_delta", FINDING_DELTA),
+    ("waiver_expiry", WAIVER_EXPIRY),
     ("finding_episodes", "CREATE OR REPLACE VIEW finding_episodes AS " + episodes_sql(_INFINITY)),
     ("finding_lifecycle", "CREATE OR REPLACE VIEW finding_lifecycle AS "
                           + lifecycle_sql("SELECT * FROM finding_episodes")),
