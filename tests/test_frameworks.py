@@ -429,3 +429,21 @@ def test_config_check_reads_the_catalog_dir_and_names_a_bad_file(tmp_path, capsy
     assert main(["--config", str(config), "config", "check"]) == 2
     err = capsys.readouterr().err
     assert f"{folder / 'iso.yaml'}: controls.A.5.99.withdrawn: must be true or false" in err
+
+
+def test_a_configured_catalog_lasts_for_its_invocation_only(tmp_path, capsys):
+    """The catalog a configuration names is in force while that command runs, not for the library
+    calls (or commands) that come after it in the same process."""
+    from gwaudit.cli import main
+    from gwaudit.frameworks import active_catalog, shipped_catalog
+
+    folder = tmp_path / "catalogs"
+    folder.mkdir()
+    (folder / "iso.yaml").write_text(FULLER_ISO.replace("withdrawn: false", "withdrawn: perhaps"))
+    config = tmp_path / "gwaudit.toml"
+    config.write_text('[frameworks]\ncatalog_dir = "catalogs"\n')
+    assert main(["--config", str(config), "config", "check"]) == 2
+    capsys.readouterr()
+    assert active_catalog() is shipped_catalog() or active_catalog().frameworks.keys() == \
+        shipped_catalog().frameworks.keys()
+    assert main(["rules", "list", "--format", "json"]) == 0  # the shipped catalog again

@@ -806,7 +806,17 @@ def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str)
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error is printed through :func:`gwaudit.redact.redact` (the log
-    formatters redact :class:`GwauditError` messages, this function everything else)."""
+    formatters redact :class:`GwauditError` messages, this function everything else). The
+    catalog the configuration names is in force for this invocation only."""
+    from .frameworks import use_catalog_dir
+
+    try:
+        return _main(argv)
+    finally:
+        use_catalog_dir(None)
+
+
+def _main(argv: list[str] | None) -> int:
     from .logsetup import get
     from .redact import redact
 
