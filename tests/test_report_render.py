@@ -195,7 +195,7 @@ def test_every_format_of_an_incomplete_snapshot_carries_the_warning(tmp_path: Pa
     data = report_data(8, incomplete=True)
     paths = write_outputs(data, tmp_path, ["html", "csv", "json"])
     names = sorted(p.name for p in paths)
-    stem = "acme-corp-2026-09-19-s7"
+    stem = "acme-corp-2026-q3-s7"  # a period report is named for its period
     assert f"{stem}-report.html" in names and f"{stem}-INCOMPLETE.txt" in names
     for p in paths:
         if p.is_file():
