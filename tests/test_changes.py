@@ -122,7 +122,7 @@ def test_a_snapshot_stored_out_of_order_and_a_prune_recompute_the_pairs(tmp_path
     assert [r[:5] for r in rows] == [(a, b, "one", "modified", "$.group_name"), (b, c, "two", "added", "$")]
     # pruning b makes a -> c consecutive again
     with db.writer() as con:
-        delete_snapshots(con, [b])
+        delete_snapshots(con, [b], reason="test")
     assert [r[:5] for r in _changed_keys(db)] == [(a, c, "one", "modified", "$.group_name"),
                                                   (a, c, "two", "added", "$")]
     with db.reader() as con:

@@ -28,7 +28,7 @@ import duckdb
 
 from .db import Database
 from .errors import UsageError
-from .output import cell, csv_text, jsonable
+from .output import cell, csv_text, escape_bidi, jsonable, terminal_text
 
 FORMATS = ("table", "csv", "json", "jsonl", "markdown")
 
@@ -134,8 +134,9 @@ def _json_parser(typ: str) -> Callable[[Any], Any]:
 
 
 def _text(value: Any) -> str:
-    """A cell on one line: newlines and tabs shown as \\n and \\t, nothing dropped."""
-    return cell(value).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    """A cell on one line: newlines and tabs shown as \\n and \\t, bidi and other control characters
+    escaped (:func:`gwaudit.output.terminal_text`), nothing dropped."""
+    return terminal_text(cell(value).replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t"))
 
 
 def fitted_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, width: int | None = None) -> str:
@@ -173,9 +174,10 @@ def _clip(text: str, width: int) -> str:
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A GitHub-flavoured Markdown table (``|`` escaped, newlines as ``<br>``), nothing cut."""
+    """A GitHub-flavoured Markdown table (``|`` escaped, newlines as ``<br>``, bidi controls shown as
+    ``\\u202e``), nothing cut."""
     def md(value: Any) -> str:
-        text = cell(value).replace("\\", "\\\\").replace("|", "\\|")
+        text = escape_bidi(cell(value)).replace("\\", "\\\\").replace("|", "\\|")
         return text.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
 
     lines = ["| " + " | ".join(md(c) for c in columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]

@@ -29,6 +29,7 @@ from typing import Any
 
 from ..output import jsonable
 from ..timeutil import format_ts
+from ..frameworks import active_catalog
 from .model import FRAMEWORKS, ReportData, ReportFinding, ReportRule
 
 OCSF_VERSION = "1.5.0"
@@ -83,8 +84,10 @@ def _base(data: ReportData, severity: str, uid: str, correlation: str, code: str
 def _compliance(frameworks: dict[str, list[str]], rule_id: str, title: str, severity: str,
                 status: tuple[int, str], detail: str) -> dict[str, Any]:
     keys = [k for k in FRAMEWORKS if k in frameworks] + sorted(k for k in frameworks if k not in FRAMEWORKS)
+    catalog = active_catalog().frameworks
+    # a standard with its version ("ISO/IEC 27001:2022"); a requirement by its short name and id
     standards = [FRAMEWORKS.get(k, k) for k in keys] or ["gwaudit rule catalog"]
-    requirements = [f"{FRAMEWORKS.get(k, k)} {c}" for k in keys for c in frameworks[k]]
+    requirements = [f"{catalog[k].name if k in catalog else k} {c}" for k in keys for c in frameworks[k]]
     sev_id, sev = SEVERITY_IDS.get(severity, (99, severity))
     check = {"uid": rule_id, "name": title, "desc": detail, "severity_id": sev_id, "severity": sev,
              "standards": standards, "status_id": status[0], "status": status[1]}
