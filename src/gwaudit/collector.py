@@ -32,7 +32,7 @@ from .auth import Token, check_token
 from .db import Database
 from .db.ingest import StoreResult, store_folder
 from .errors import IncompleteEvidence, UsageError
-from .fetch import NO_COOKIES, PARENTS, Abort, Client, Fetcher, Outcome
+from .fetch import PARENTS, Abort, Client, Fetcher, Outcome
 from .fetch import describe_error  # noqa: F401 - part of this module's interface
 from .redact import redact_bytes
 from .snapshot import FamilyStatus, FolderWriter, load_folder

@@ -205,6 +205,33 @@ def _fill_changes(con: duckdb.DuckDBPyConnection) -> object:
     return changes.sync(con)
 
 
+_CONTROLS = """
+CREATE TABLE IF NOT EXISTS control_results (
+    snapshot_id INTEGER NOT NULL,       -- the stored audit these rows belong to
+    framework VARCHAR NOT NULL,         -- soc2 | iso27001 | nist_800_53 | iso42001 (or a user framework)
+    framework_heading VARCHAR,          -- with its version: "ISO/IEC 27001:2022"
+    control VARCHAR NOT NULL,
+    title VARCHAR,
+    status VARCHAR NOT NULL,            -- open_findings | not_evaluated | waived | skipped | no_open_findings
+    words VARCHAR NOT NULL,             -- what was tested, as the matrix prints it
+    rule_ids VARCHAR[] NOT NULL,
+    checks INTEGER NOT NULL,            -- mapped rules that ran (pass or fail)
+    open_findings INTEGER NOT NULL,
+    waived_findings INTEGER NOT NULL,
+    not_evaluated INTEGER NOT NULL,     -- mapped rules that could not be evaluated
+    skipped INTEGER NOT NULL,           -- mapped rules skipped (their precondition did not hold)
+    known BOOLEAN NOT NULL,             -- the id is in the catalog the audit ran with
+    withdrawn BOOLEAN NOT NULL
+);
+"""
+
+
+def _fill_controls(con: duckdb.DuckDBPyConnection) -> object:
+    from ..rules.controls import refill
+
+    return refill(con)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "snapshots, collection status, files, membership, schema drift", _BASE),
     Migration(2, "findings and rule results", _FINDINGS),
@@ -212,6 +239,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "a record of every snapshot deleted (by snapshots delete or prune)", _DELETIONS),
     Migration(5, "the changes between consecutive snapshots (snapshot_changes, snapshot_change_pairs)",
               _CHANGES, fill=_fill_changes),
+    Migration(6, "each stored audit's compliance matrix (control_results)", _CONTROLS, fill=_fill_controls),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

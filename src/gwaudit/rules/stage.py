@@ -153,8 +153,8 @@ def staged_findings(con: duckdb.DuckDBPyConnection, rules: dict[str, Rule], snap
 def save(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: datetime, findings: list[Finding],
          rule_rows: list[dict[str, Any]], evaluated_at: datetime, audit_row: dict[str, Any],
          waiver_rows: list[dict[str, Any]]) -> None:
-    """Replace the snapshot's audit (findings, rule results, the audit's own row and the waivers
-    it judged) in one transaction.
+    """Replace the snapshot's audit (findings, rule results, the audit's own row, the waivers it
+    judged and its compliance matrix, ``control_results``) in one transaction.
 
     The rule findings are already in the stage (same connection); ``findings`` adds their status
     and waiver, and the engine's own findings (not staged). ``first_seen`` comes from
@@ -203,6 +203,9 @@ def save(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: datetime, f
             LEFT JOIN audit_marks m ON m.fingerprint = a.fingerprint
             LEFT JOIN audit_seen e ON e.fingerprint = a.fingerprint""", {"sid": snapshot_id, "taken": taken_at})
         con.unregister("audit_marks")
+        from . import controls
+
+        controls.write(con, snapshot_id, controls.stored_outcomes(con, snapshot_id))  # the audit's matrix
         if later:
             con.execute(f"INSERT INTO audit_touched SELECT fingerprint FROM {STAGE}")
             con.execute("""
