@@ -11,6 +11,7 @@ from gwaudit.changes import REASONS
 from gwaudit.db import Database
 from gwaudit.db.ingest import import_folder
 from gwaudit.db.maintenance import delete_snapshots
+from gwaudit.db.schema import SCHEMA_VERSION
 from gwaudit.diff import diff_snapshots
 from gwaudit.testing import store_snapshot
 from tests.factories.keys import api_key
@@ -171,12 +172,13 @@ def test_a_database_from_before_the_changes_table_is_filled_when_opened(tmp_path
     store_snapshot(db, {"api_keys": [_key("one")]}, taken_at="2026-01-01T00:00:00Z", folder=tmp_path / "a")
     store_snapshot(db, {"api_keys": [_key("one", group_name="ops")]}, taken_at="2026-02-01T00:00:00Z",
                    folder=tmp_path / "b")
-    with db.writer() as con:  # make it look like a database written before migration 5
+    with db.writer() as con:  # make it look like a database written before migration 5 (and so 6)
         con.execute("DROP TABLE snapshot_changes")
         con.execute("DROP TABLE snapshot_change_pairs")
         con.execute("DROP VIEW changes")
-        con.execute("DELETE FROM schema_version WHERE version = 5")
+        con.execute("DROP TABLE control_results")
+        con.execute("DELETE FROM schema_version WHERE version >= 5")
         con.execute("DELETE FROM gwaudit_meta WHERE key = 'derived'")
     with db.reader() as con:  # the reader brings it up to date, and the migration fills the table
-        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 5
+        assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == SCHEMA_VERSION
         assert con.execute("SELECT resource_name, path FROM changes").fetchall() == [("one", "$.group_name")]
