@@ -719,17 +719,25 @@ def _rules_dir_option(f: Callable) -> Callable:
               help="Evaluate only rules whose id matches (glob, e.g. 'GW-KEY-*') or that read this family; "
                    "repeatable, comma lists ok.")
 @click.option("--skip", multiple=True, metavar="PATTERN", help="Leave out matching rules (as --only).")
+@click.option("--store-partial", is_flag=True,
+              help="With --only/--skip: keep this partial audit apart (partial_audits); it never replaces the "
+                   "snapshot's audit. Without it a partial audit is printed, not stored.")
 @click.option("--format", "fmt", type=FormatChoice(stream_formats), default="table", show_default=True,
               help="Output on stdout; gwaudit formats lists them.")
 @pass_ctx
 def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None,
-              only: tuple[str, ...], skip: tuple[str, ...], fmt: str) -> None:
+              only: tuple[str, ...], skip: tuple[str, ...], store_partial: bool, fmt: str) -> None:
     """Evaluate the rules on a snapshot, store the findings and print them.
 
     "Now" is the snapshot's taken_at, so re-auditing an old snapshot gives the same answer;
     re-auditing replaces that snapshot's stored findings. Exit 4 when a rule could not be
     evaluated (e.g. its family was not collected), else 1 when --fail-on is reached, else 0;
     the findings are printed and stored in every case.
+
+    A partial audit (--only/--skip leave out some rule) is printed but not stored: it never
+    replaces the snapshot's audit, which reports, diff and run read. --store-partial keeps it
+    apart (partial_audits). A rule whose precondition does not hold (no previous snapshot to
+    compare with) is skipped, with its reason: never counted as passed.
     """
     from .errors import IncompleteEvidence
     from .formats import REGISTRY, RenderContext
@@ -738,9 +746,15 @@ def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path
 
     result = audit(c.db, snapshot, rules_dirs=[*c.config.rules.dirs, *rules_dirs], params=c.config.rule_params(),
                    waivers=waivers or c.config.waivers.file, only=only, skip=skip,
-                   fail_on=fail_on or c.config.audit.fail_on)
+                   fail_on=fail_on or c.config.audit.fail_on, store_partial=store_partial)
     text = REGISTRY[fmt].render_stream(from_audit(result), RenderContext(style=click.style))
     click.echo(text, nl=not text.endswith("\n"))
+    if result.partial:
+        sel = result.selection
+        where = (f"stored apart as partial audit {sel.partial_id} (partial_audits)" if result.stored == "partial"
+                 else "not stored (--store-partial keeps it apart)")
+        click.echo(f"partial audit: {sel.rules_evaluated} of {sel.rules_loaded} rules; {where}; the snapshot's "
+                   "stored audit is unchanged", err=True)
     if result.errors:
         raise IncompleteEvidence.rules([r.rule.id for r in result.errors])
     if result.exit_code:
