@@ -138,6 +138,8 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
             counts[f.severity] = counts.get(f.severity, 0) + 1
     summary["counts_by_severity"] = counts
     summary["waived"] = sum(1 for f in result.findings if f.status == "waived")
+    summary["rules"] = result.summary()["rules"]  # skipped rules are counted apart: never as passed
+    summary["skipped_rules"] = [{"rule_id": r.rule_id, "reason": r.note} for r in result.rules if r.status == "skip"]
 
     # 3. report (which audits the previous snapshot first if it never was)
     delta = None

@@ -138,6 +138,9 @@ def rule_text(rule: Rule, params: dict[str, Any]) -> str:
              f"families: {', '.join(rule.families) or WAIVER_NOTE}"]
     if rule.needs_previous:
         lines.append("needs_previous: true (compares with the previous snapshot: prev_<family> views)")
+    if rule.requires:
+        lines.append(f"requires: {', '.join(rule.requires)} (when one does not hold the rule is skipped, "
+                     "with the reason: never passed)")
     for key in ("description", "risk", "remediation"):
         lines += ["", f"{key}:"] + _wrap(getattr(rule, key), 2)
     lines += ["", "references:"] + [f"  - {ref}" for ref in rule.references]
