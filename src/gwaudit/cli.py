@@ -3,7 +3,7 @@
 No business logic lives here: each command opens the database once (:class:`gwaudit.db.Database`),
 calls one library function and prints its result; styling (colour) is added here. Exit codes
 (README, docs/architecture.md): 0 ok, 1 findings at or above --fail-on, 2 usage/configuration,
-3 authentication/permission, 4 incomplete evidence, 5 other runtime failure.
+3 authentication/permission, 4 incomplete evidence, 5 other runtime failure, 6 no evidence collected.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
 
     Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage or configuration error;
     3 authentication or permission refused (nothing stored); 4 evidence incomplete;
-    5 other runtime failure (database locked past --wait, disk, internal error).
+    5 other runtime failure (database locked past --wait, disk, internal error);
+    6 no evidence: collection reached no family (nothing stored).
     """
     from .logsetup import setup
 
@@ -131,6 +132,9 @@ def token_options(f: Callable) -> Callable:
 
 
 def api_options(f: Callable) -> Callable:
+    f = click.option("--store-unreached", is_flag=True, expose_value=False, callback=_remember,
+                     help="Store a collection that reached no family (an empty, incomplete snapshot) instead of "
+                          "refusing it with exit 6.")(f)
     f = click.option("--max-retry-time", type=click.FloatRange(min=0), default=None,
                      help="Seconds one request keeps retrying before its family is marked failed [60].")(f)
     f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
@@ -151,7 +155,8 @@ def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, 
         base_url=base_url or api.base_url or "",
         concurrency=concurrency or api.concurrency,
         timeout=timeout or api.timeout,
-        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time)
+        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time,
+        store_unreached=bool(click.get_current_context().meta.get("gwaudit.store_unreached")))
 
 
 def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
@@ -176,7 +181,8 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
 
     The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
     Exit 3 when the API refuses the token or role (nothing stored); exit 4 when a family could not
-    be collected (the snapshot is stored, marked incomplete).
+    be collected (the snapshot is stored, marked incomplete); exit 6 when no family at all could be
+    collected (wrong URL, unreachable host, not a gateway: nothing stored).
     """
     from .collector import collect, incomplete_error
     from .output import dumps

@@ -4,7 +4,7 @@ The whole run holds the database's write lock, so two overlapping runs never wri
 time: the second waits up to ``--wait`` seconds, then exits 5 naming the holder. The exit code
 is the worst thing that happened, ranked for an operator:
 
-    5 runtime failure  >  3 authentication refused  >  4 evidence incomplete  >  1 findings  >  0
+    5 runtime failure  >  6 no evidence (nothing reached)  >  3 authentication refused  >  4 evidence incomplete  >  1 findings  >  0
 
 A webhook that fails is logged and does not change the exit code.
 """
@@ -21,17 +21,18 @@ from . import __version__
 from .auth import Token
 from .collector import CollectOptions, CollectResult, collect
 from .db import Database
-from .errors import EXIT_AUTH, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_RUNTIME, AuthError, GwauditError
+from .errors import (EXIT_AUTH, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_NO_EVIDENCE, EXIT_OK, EXIT_RUNTIME, AuthError,
+                     GwauditError)
 from .formats import default_formats
 from .logsetup import get
 
 log = get("run")
 
-_RANK = {EXIT_OK: 0, EXIT_FINDINGS: 1, EXIT_INCOMPLETE: 2, EXIT_AUTH: 3, EXIT_RUNTIME: 4}
+_RANK = {EXIT_OK: 0, EXIT_FINDINGS: 1, EXIT_INCOMPLETE: 2, EXIT_AUTH: 3, EXIT_NO_EVIDENCE: 4, EXIT_RUNTIME: 5}
 
 
 def worst(*codes: int) -> int:
-    return max(codes, key=lambda c: _RANK.get(c, 5))
+    return max(codes, key=lambda c: _RANK.get(c, 6))
 
 
 @dataclass
@@ -86,7 +87,7 @@ def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResul
         log.error(exc.message, extra={"hint": exc.hint, "exit_code": code})
     except GwauditError as exc:
         code = exc.exit_code
-        summary["status"] = "failed"
+        summary["status"] = "no evidence" if code == EXIT_NO_EVIDENCE else "failed"
         summary["evidence_problems"].append(exc.message)
         log.error(exc.message, extra={"hint": exc.hint, "exit_code": code})
     except Exception as exc:  # an internal error still gets its notification
@@ -119,8 +120,11 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
     echo(f"collected snapshot {sid}: {stored.resource_count} resources, {collected.report.requests} requests "
          f"in {collected.report.seconds:.1f}s")
     code = EXIT_OK
-    for name in stored.failed:
-        problem = f"family {name} could not be collected: {stored.families[name].get('error')}"
+    from .fetch import group_errors
+
+    for names, error in group_errors([(n, stored.families[n].get("error")) for n in stored.failed]):
+        problem = (f"family {names[0]} could not be collected: {error}" if len(names) == 1 else
+                   f"{len(names)} families could not be collected ({', '.join(names)}), e.g. {names[0]}: {error}")
         summary["evidence_problems"].append(problem)
         log.warning(problem)
         code = EXIT_INCOMPLETE
