@@ -3,6 +3,7 @@ message naming the URL and the likely cause; identical per-family errors are sai
 from __future__ import annotations
 
 import http.server
+import re
 import socket
 import threading
 from pathlib import Path
@@ -31,7 +32,7 @@ def _collect(db: Path, url: str, monkeypatch, sim: Simulator, *extra: str) -> in
 
 
 def _error_lines(text: str) -> list[str]:
-    return [ln for ln in text.splitlines() if ln.startswith("error:")]
+    return [ln for ln in text.splitlines() if re.match(r"(\[[0-9T:Z-]+\] )?error:", ln)]
 
 
 def _closed_port() -> int:

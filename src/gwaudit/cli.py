@@ -420,6 +420,9 @@ def _soc2_scope(flag: str | None, configured: list[str]) -> list[str]:
                                        "(header X-Gwaudit-Signature) [config notify.hmac_secret_file].")
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the collected snapshot folder here.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
+              help="Write a Prometheus textfile (node_exporter textfile collector) about this run, atomically "
+                   "[env GWAUDIT_METRICS_FILE].")
 @click.option("--soc2-categories", metavar="LIST",
               help="SOC 2 categories the compliance matrix covers, comma-separated, security always among them: "
                    "security,availability,processing_integrity,confidentiality,privacy [config "
@@ -429,7 +432,8 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
             concurrency: int | None, timeout: float | None, max_retry_time: float | None,
             rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None, formats: tuple[str, ...],
             out_dir: Path | None, classification: str | None, org_name: str | None, notify_webhook: str | None,
-            notify_format: str | None, export_dir: Path | None, soc2_categories: str | None) -> None:
+            notify_format: str | None, export_dir: Path | None, metrics_file: Path | None,
+            soc2_categories: str | None) -> None:
     """Collect, audit (with waivers), report, prune and notify in one step, for cron.
 
     Holds the database for the whole run: an overlapping run waits --wait seconds, then exits 5
@@ -456,8 +460,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, export_dir=export_dir,
-        on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
-    c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
+        metrics_file=metrics_file, on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
 

@@ -58,6 +58,7 @@ class RunOptions:
     webhook_max_bytes: int = 256 * 1024
     webhook_hmac_secret: Optional[bytes] = None
     export_dir: Optional[Path] = None
+    metrics_file: Optional[Path] = None
     on_pdf_progress: Optional[Callable[[int, int], None]] = None
 
 
@@ -69,7 +70,15 @@ class RunResult:
 
 
 def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResult:
-    """Run the pipeline; never raises for what it can report (the exit code says it)."""
+    """Run the pipeline; never raises for what it can report (the exit code says it).
+
+    The last log line (``run finished: ...``) carries the whole outcome as fields (``exit_code``,
+    ``status``, ``snapshot_id``, ``snapshot_status``, ``missing_families``, ``counts_by_severity``,
+    ``new``, ``resolved``, ``duration_seconds``); it is an error line, shown under ``--quiet`` too,
+    when the run did not succeed (exit 2 or more) or its webhook was not delivered."""
+    import time
+
+    started = time.monotonic()
     summary: dict[str, Any] = {"tool_version": __version__, "status": "started", "exit_code": None,
                                "base_url": opts.collect.api_root(), "evidence_problems": [],
                                "counts_by_severity": {}, "new_findings": [], "resolved_findings": [],
@@ -100,12 +109,61 @@ def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResul
         summary["status"] = {EXIT_OK: "ok", EXIT_FINDINGS: "findings over threshold",
                              EXIT_INCOMPLETE: "evidence incomplete"}.get(code, "failed")
     summary["reports"] = [str(p) for p in reports]
+    summary["duration_seconds"] = round(time.monotonic() - started, 3)
+    webhook_ok: bool | None = None
     if opts.webhook:
         from .notify import post
 
-        post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout,
-             max_bytes=opts.webhook_max_bytes, hmac_secret=opts.webhook_hmac_secret)
+        webhook_ok = post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout,
+                          max_bytes=opts.webhook_max_bytes, hmac_secret=opts.webhook_hmac_secret)
+    summary["duration_seconds"] = round(time.monotonic() - started, 3)
+    if opts.metrics_file is not None:
+        _write_metrics(opts, summary)
+    _final_line(summary, webhook_ok)
     return RunResult(code, summary, reports)
+
+
+def _write_metrics(opts: RunOptions, summary: dict[str, Any]) -> None:
+    """The Prometheus textfile; a failure to write it is an error line, never a changed exit code."""
+    from .metrics import write_metrics
+
+    try:
+        summary["latest_complete_taken_at"] = _latest_complete(opts.db)
+        write_metrics(opts.metrics_file, summary)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - monitoring must not break the audit
+        log.error(f"could not write the metrics file {opts.metrics_file}: {type(exc).__name__}: {exc}",
+                  extra={"hint": "check the folder exists and is writable"})
+    finally:
+        summary.pop("latest_complete_taken_at", None)
+
+
+def _latest_complete(db: Database) -> Any:
+    if not db.exists:
+        return None
+    try:
+        rows = [s for s in db.snapshots() if s.get("status") == "complete"]
+    except GwauditError:
+        return None
+    return rows[-1]["taken_at"] if rows else None
+
+
+def _final_line(summary: dict[str, Any], webhook_ok: bool | None) -> None:
+    import logging
+
+    code = summary["exit_code"]
+    fields = {k: summary.get(k) for k in ("exit_code", "status", "snapshot_id", "snapshot_status",
+                                          "missing_families", "counts_by_severity", "duration_seconds")}
+    fields["new"] = len(summary.get("new_findings") or [])
+    fields["resolved"] = len(summary.get("resolved_findings") or [])
+    fields["webhook"] = None if webhook_ok is None else ("delivered" if webhook_ok else "failed")
+    snap = ""
+    if summary.get("snapshot_id") is not None:
+        snap = f"; snapshot {summary['snapshot_id']} {summary.get('snapshot_status')}"
+        if summary.get("missing_families"):
+            snap += f", missing {', '.join(summary['missing_families'])}"
+    hook = "; webhook not delivered" if webhook_ok is False else ""
+    level = logging.ERROR if code not in (EXIT_OK, EXIT_FINDINGS) or webhook_ok is False else logging.INFO
+    log.log(level, f"run finished: {summary['status']} (exit {code}){snap}{hook}", extra=fields)
 
 
 def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo: Callable[[str], None]) -> int:
@@ -116,7 +174,10 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
     stored = collected.stored
     sid = stored.snapshot_id
     summary.update(snapshot_id=sid, taken_at=stored.taken_at.isoformat(), org_id=collected.report.org_id,
-                   resource_count=stored.resource_count)
+                   resource_count=stored.resource_count,
+                   snapshot_status="complete" if stored.complete else "incomplete",
+                   missing_families=list(stored.failed),
+                   families={n: st.get("status") for n, st in stored.families.items()})
     echo(f"collected snapshot {sid}: {stored.resource_count} resources, {collected.report.requests} requests "
          f"in {collected.report.seconds:.1f}s")
     code = EXIT_OK
@@ -141,6 +202,11 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
         if f.status == "fail":
             counts[f.severity] = counts.get(f.severity, 0) + 1
     summary["counts_by_severity"] = counts
+    by_status: dict[str, dict[str, int]] = {}
+    for f in result.findings:
+        by_status.setdefault(f.status, {})
+        by_status[f.status][f.severity] = by_status[f.status].get(f.severity, 0) + 1
+    summary["findings_by_status"] = by_status
     summary["waived"] = sum(1 for f in result.findings if f.status == "waived")
 
     # 3. report (which audits the previous snapshot first if it never was)
