@@ -819,10 +819,34 @@ def main(argv: list[str] | None = None) -> int:
     catalog the configuration names is in force for this invocation only."""
     from .frameworks import use_catalog_dir
 
+    restore = _terminate_gracefully()
     try:
         return _main(argv)
     finally:
         use_catalog_dir(None)
+        restore()
+
+
+def _terminate_gracefully() -> Callable[[], None]:
+    """SIGTERM (systemd stopping the unit, a Kubernetes pod deleted, ``timeout``) unwinds like
+    Ctrl-C: open transactions roll back and temporary files are removed, instead of the process
+    vanishing mid-write. Returns a function restoring the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous not in (signal.SIG_DFL, None):
+            return lambda: None
+
+        def handler(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt("terminated (SIGTERM)")
+        signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -850,8 +874,12 @@ def _main(argv: list[str] | None) -> int:
         exc.show(file=buf)
         click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
-    except click.Abort:
-        click.echo("aborted", err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C or SIGTERM, which click turns into Abort
+            click.echo(f"interrupted{' (SIGTERM)' if 'SIGTERM' in str(exc.__cause__) else ''}: nothing partial "
+                       "was stored", err=True)
+        else:
+            click.echo("aborted", err=True)
         return 130
     except KeyboardInterrupt:
         click.echo("interrupted: nothing partial was stored", err=True)

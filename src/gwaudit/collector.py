@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -374,7 +375,8 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
                              hint="choose a new or empty folder; an export is never merged into another")
         spool = export_dir
     else:
-        spool = Path(tempfile.mkdtemp(prefix="gwaudit-collect-"))
+        cleanup_spools()
+        spool = Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-"))
     keep = export_dir is not None
     try:
         report = asyncio.run(collect_to_folder(opts, token, spool))
@@ -389,6 +391,42 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
         if not keep:
             shutil.rmtree(spool, ignore_errors=True)
     return CollectResult(report, stored, export_dir)
+
+
+SPOOL_PREFIX = "gwaudit-collect-"
+"""Temporary folders of a collection: ``gwaudit-collect-<pid>-<random>`` in the temp directory."""
+
+
+def cleanup_spools(tmp: Path | None = None) -> list[Path]:
+    """Remove the temporary folders of collections killed before they could (SIGKILL, power cut):
+    only folders of this user whose owning pid no longer runs (folders named without a pid, by
+    older versions, once a day old)."""
+    import re
+
+    from .lock import pid_alive
+
+    tmp = Path(tmp or tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = [p for p in tmp.iterdir() if p.name.startswith(SPOOL_PREFIX)]
+    except OSError:
+        return removed
+    for p in entries:
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
+        if p.is_symlink() or not p.is_dir() or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            continue
+        m = re.match(rf"^{re.escape(SPOOL_PREFIX)}(\d+)-", p.name)
+        if m:
+            if pid_alive(int(m.group(1))):
+                continue
+        elif time.time() - st.st_mtime < 86400:
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
 
 
 def incomplete_error(result: CollectResult) -> IncompleteEvidence | None:
