@@ -3,7 +3,7 @@
 No business logic lives here: each command opens the database once (:class:`gwaudit.db.Database`),
 calls one library function and prints its result; styling (colour) is added here. Exit codes
 (README, docs/architecture.md): 0 ok, 1 findings at or above --fail-on, 2 usage/configuration,
-3 authentication/permission, 4 incomplete evidence, 5 other runtime failure.
+3 authentication/permission, 4 incomplete evidence, 5 other runtime failure, 6 no evidence collected.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
 
     Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage or configuration error;
     3 authentication or permission refused (nothing stored); 4 evidence incomplete;
-    5 other runtime failure (database locked past --wait, disk, internal error).
+    5 other runtime failure (database locked past --wait, disk, internal error);
+    6 no evidence: collection reached no family (nothing stored).
     """
     from .logsetup import setup
 
@@ -131,6 +132,9 @@ def token_options(f: Callable) -> Callable:
 
 
 def api_options(f: Callable) -> Callable:
+    f = click.option("--store-unreached", is_flag=True, expose_value=False, callback=_remember,
+                     help="Store a collection that reached no family (an empty, incomplete snapshot) instead of "
+                          "refusing it with exit 6.")(f)
     f = click.option("--max-retry-time", type=click.FloatRange(min=0), default=None,
                      help="Seconds one request keeps retrying before its family is marked failed [60].")(f)
     f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
@@ -151,7 +155,8 @@ def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, 
         base_url=base_url or api.base_url or "",
         concurrency=concurrency or api.concurrency,
         timeout=timeout or api.timeout,
-        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time)
+        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time,
+        store_unreached=bool(click.get_current_context().meta.get("gwaudit.store_unreached")))
 
 
 def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
@@ -176,7 +181,8 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
 
     The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
     Exit 3 when the API refuses the token or role (nothing stored); exit 4 when a family could not
-    be collected (the snapshot is stored, marked incomplete).
+    be collected (the snapshot is stored, marked incomplete); exit 6 when no family at all could be
+    collected (wrong URL, unreachable host, not a gateway: nothing stored).
     """
     from .collector import collect, incomplete_error
     from .output import dumps
@@ -414,6 +420,9 @@ def _soc2_scope(flag: str | None, configured: list[str]) -> list[str]:
                                        "(header X-Gwaudit-Signature) [config notify.hmac_secret_file].")
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the collected snapshot folder here.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
+              help="Write a Prometheus textfile (node_exporter textfile collector) about this run, atomically "
+                   "[env GWAUDIT_METRICS_FILE].")
 @click.option("--soc2-categories", metavar="LIST",
               help="SOC 2 categories the compliance matrix covers, comma-separated, security always among them: "
                    "security,availability,processing_integrity,confidentiality,privacy [config "
@@ -423,7 +432,8 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
             concurrency: int | None, timeout: float | None, max_retry_time: float | None,
             rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None, formats: tuple[str, ...],
             out_dir: Path | None, classification: str | None, org_name: str | None, notify_webhook: str | None,
-            notify_format: str | None, export_dir: Path | None, soc2_categories: str | None) -> None:
+            notify_format: str | None, export_dir: Path | None, metrics_file: Path | None,
+            soc2_categories: str | None) -> None:
     """Collect, audit (with waivers), report, prune and notify in one step, for cron.
 
     Holds the database for the whole run: an overlapping run waits --wait seconds, then exits 5
@@ -450,8 +460,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, export_dir=export_dir,
-        on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
-    c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
+        metrics_file=metrics_file, on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
 
@@ -824,10 +833,34 @@ def main(argv: list[str] | None = None) -> int:
     catalog the configuration names is in force for this invocation only."""
     from .frameworks import use_catalog_dir
 
+    restore = _terminate_gracefully()
     try:
         return _main(argv)
     finally:
         use_catalog_dir(None)
+        restore()
+
+
+def _terminate_gracefully() -> Callable[[], None]:
+    """SIGTERM (systemd stopping the unit, a Kubernetes pod deleted, ``timeout``) unwinds like
+    Ctrl-C: open transactions roll back and temporary files are removed, instead of the process
+    vanishing mid-write. Returns a function restoring the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous not in (signal.SIG_DFL, None):
+            return lambda: None
+
+        def handler(signum: int, frame: Any) -> None:
+            raise KeyboardInterrupt("terminated (SIGTERM)")
+        signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -855,8 +888,12 @@ def _main(argv: list[str] | None) -> int:
         exc.show(file=buf)
         click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
-    except click.Abort:
-        click.echo("aborted", err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C or SIGTERM, which click turns into Abort
+            click.echo(f"interrupted{' (SIGTERM)' if 'SIGTERM' in str(exc.__cause__) else ''}: nothing partial "
+                       "was stored", err=True)
+        else:
+            click.echo("aborted", err=True)
         return 130
     except KeyboardInterrupt:
         click.echo("interrupted: nothing partial was stored", err=True)

@@ -12,6 +12,7 @@ import asyncio
 import email.utils
 import json
 import random
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -220,3 +221,38 @@ class Client(httpx.AsyncClient):
 
 
 NO_COOKIES = NoCookies()
+
+
+# ---------------------------------------------------------------- summarising failures
+
+_GAVE_UP = re.compile(r" \(gave up after \d+ attempts?, [\d.]+s; limit on [a-z ]+\)$")
+_PATHS = re.compile(r"/[\w\-./{}%=&?]+")
+
+
+def group_errors(errors: list[tuple[str, str | None]]) -> list[tuple[list[str], str]]:
+    """``(family, error)`` pairs grouped by the kind of error, so that 22 identical connection
+    errors (or 17 "no route for GET <path>") are said once with the families they hit. Texts that
+    differ only in the retry tally ("gave up after 6 attempts, 1.2s"), the family's name or the
+    endpoint path are the same error; the first family's text is kept."""
+    groups: dict[str, tuple[list[str], str]] = {}
+    for name, error in errors:
+        text = error or "error"
+        key = _PATHS.sub("<path>", _GAVE_UP.sub("", text)).replace(name, "<family>")
+        if key in groups:
+            groups[key][0].append(name)
+        else:
+            groups[key] = ([name], text)
+    return list(groups.values())
+
+
+def failure_lines(errors: list[tuple[str, str | None]], *, prefix: str = "failed: ") -> list[str]:
+    """One line per kind of error: ``failed: api_keys: ...`` or
+    ``failed (17 families: a, b, ...), e.g. a: ...``."""
+    lines = []
+    for names, text in group_errors(errors):
+        if len(names) == 1:
+            lines.append(f"{prefix}{names[0]}: {text}")
+        else:
+            shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+            lines.append(f"{prefix.rstrip(': ')} ({len(names)} families: {shown}), e.g. {names[0]}: {text}")
+    return lines

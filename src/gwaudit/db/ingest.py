@@ -52,8 +52,9 @@ class StoreResult:
         lines = [f"stored snapshot {self.snapshot_id} taken at {self.taken_at:%Y-%m-%d %H:%M:%SZ}: "
                  f"{self.resource_count} resources in {sum(1 for s in self.families.values() if s['status'] == 'ok')}"
                  f" families ({'complete' if self.complete else 'INCOMPLETE'})"]
-        for name in self.failed:
-            lines.append(f"  failed: {name}: {self.families[name].get('error') or 'error'}")
+        from ..fetch import failure_lines  # identical errors once, with the families they hit
+
+        lines += ["  " + line for line in failure_lines([(n, self.families[n].get("error")) for n in self.failed])]
         if self.unavailable:
             lines.append(f"  not offered by this tenant: {', '.join(self.unavailable)}")
         if self.drift:
