@@ -66,7 +66,7 @@ RULE_KEYED = {"GW-PRICE-002", "GW-PRICE-003", "GW-PRICE-004", "GW-PRICE-005"}  #
 # needs_previous is required in rules/change_control/ and absent everywhere else.
 REQUIRED = ("id", "title", "severity", "families", "description", "risk", "remediation", "references",
             "frameworks", "sql")
-OPTIONAL = ("params", "checked_sql", "needs_previous", "rationale")
+OPTIONAL = ("params", "checked_sql", "needs_previous", "requires", "rationale")
 ENGINE_BINDINGS = {"now", "snapshot_id"}
 PREVIOUS_BINDING = "previous_snapshot_id"  # bound only for needs_previous rules
 
