@@ -155,8 +155,8 @@ def test_a_partial_audit_renders_as_partial_in_every_format(full):
     data = from_audit(audit(db, ids[-1], only=["GW-KEY-*"]))
     statement = data.rule_selection.describe()
     assert statement.startswith("PARTIAL AUDIT") and all(r in statement for r in KEY_RULES)
-    assert statement in REGISTRY["table"].render_stream(data, RenderContext()).replace("\n", " ").replace("  ", " ") \
-        or "PARTIAL AUDIT" in REGISTRY["table"].render_stream(data, RenderContext())
+    table = " ".join(REGISTRY["table"].render_stream(data, RenderContext()).split())
+    assert statement in table
     assert json.loads(REGISTRY["json"].render_stream(data, RenderContext()))["rule_selection"]["partial"] is True
     assert "rule_selection" in REGISTRY["junit"].render_stream(data, RenderContext())
     assert "PARTIAL AUDIT" in REGISTRY["junit"].render_stream(data, RenderContext())
