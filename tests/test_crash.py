@@ -106,7 +106,9 @@ def test_killed_commands_leave_a_sound_database_and_nothing_behind(place):
                 time.sleep(delay)
                 p.send_signal(sig)
                 _, err = p.communicate(timeout=120)
-                what = f"{name} {sig.name} after {delay:.2f}s of {duration:.2f}s (seed {SEED}): exit {p.returncode}"
+                last = err.strip().splitlines()[-1] if err.strip() else ""
+                what = (f"{name} {sig.name} after {delay:.2f}s of {duration:.2f}s (seed {SEED}): exit {p.returncode}"
+                        f" {last}")
                 log.append(what)
                 assert "Traceback" not in err, (what, err)
                 _check_database(root, what)
