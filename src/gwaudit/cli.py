@@ -172,11 +172,13 @@ def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> An
 @api_options
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the snapshot folder (manifest.json + bodies, SHA-256 per file) here.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
+              help="Write a Prometheus textfile about this collection, atomically [env GWAUDIT_METRICS_FILE].")
 @format_option("text", "json", default="text")
 @pass_ctx
 def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
                 concurrency: int | None, timeout: float | None, max_retry_time: float | None,
-                export_dir: Path | None, fmt: str) -> None:
+                export_dir: Path | None, metrics_file: Path | None, fmt: str) -> None:
     """Snapshot every resource family from the admin API into the database.
 
     The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
@@ -191,7 +193,22 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
     opts.api_root()  # validate before resolving the token
     token = token_from(c, token_file, token_command)
     opts.on_progress = c.progress("collecting")
-    result = collect(c.db, opts, token, export_dir=export_dir)
+    if metrics_file is None:
+        result = collect(c.db, opts, token, export_dir=export_dir)
+    else:
+        import time
+
+        from .metrics import write_collect_metrics
+
+        started = time.monotonic()
+        try:
+            result = collect(c.db, opts, token, export_dir=export_dir)
+        except GwauditError as exc:
+            write_collect_metrics(metrics_file, c.db, exit_code=exc.exit_code, duration=time.monotonic() - started)
+            raise
+        err = incomplete_error(result)
+        write_collect_metrics(metrics_file, c.db, exit_code=err.exit_code if err else 0,
+                              duration=time.monotonic() - started, stored=result.stored)
     report = result.report
     if fmt == "json":
         click.echo(dumps({"snapshot_id": result.stored.snapshot_id, "taken_at": result.stored.taken_at,
