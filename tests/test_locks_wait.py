@@ -157,7 +157,7 @@ def _token() -> str:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM])
 def test_sigterm_unwinds_and_cleans_up(tmp_path, sig):
-    """SIGTERM mid-collection: the temp folder goes, nothing is stored, exit 130."""
+    """SIGTERM mid-collection: the temp folder and the holder file go, nothing is stored, exit 143."""
     from gwaudit.simulator import Faults, Simulator
 
     tmp = tmp_path / "tmp"
@@ -173,7 +173,7 @@ def test_sigterm_unwinds_and_cleans_up(tmp_path, sig):
             time.sleep(0.05)
         p.send_signal(sig)
         _, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
-    assert "interrupted" in err
+    assert p.returncode == 143, err
+    assert "terminated (SIGTERM): nothing partial was stored" in err
     assert list(tmp.iterdir()) == []
     assert not db.exists() or "snapshot" not in gw(["--db", str(db), "snapshots"], tmp_path).stdout

@@ -845,9 +845,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _terminate_gracefully() -> Callable[[], None]:
-    """SIGTERM (systemd stopping the unit, a Kubernetes pod deleted, ``timeout``) unwinds like
-    Ctrl-C: open transactions roll back and temporary files are removed, instead of the process
-    vanishing mid-write. Returns a function restoring the previous handler."""
+    """SIGTERM (systemd stopping the unit, a Kubernetes pod deleted, ``timeout``): remove this
+    process's temporary files and lock holder file, say so, and exit 143 at once. Not an
+    exception unwinding the stack: raised inside DuckDB or a thread pool it would surface as some
+    other error. What was being written is discarded as after a crash (a snapshot is stored
+    whole or not at all). Returns a function restoring the previous handler."""
     import signal
     import threading
 
@@ -859,7 +861,14 @@ def _terminate_gracefully() -> Callable[[], None]:
             return lambda: None
 
         def handler(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt("terminated (SIGTERM)")
+            from .lock import terminate_cleanup
+
+            try:
+                terminate_cleanup()
+                sys.stderr.write("terminated (SIGTERM): nothing partial was stored\n")
+                sys.stderr.flush()
+            finally:
+                os._exit(128 + signal.SIGTERM)
         signal.signal(signal.SIGTERM, handler)
     except (ValueError, OSError):
         return lambda: None
@@ -892,9 +901,8 @@ def _main(argv: list[str] | None) -> int:
         click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
     except click.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C or SIGTERM, which click turns into Abort
-            click.echo(f"interrupted{' (SIGTERM)' if 'SIGTERM' in str(exc.__cause__) else ''}: nothing partial "
-                       "was stored", err=True)
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C, which click turns into Abort
+            click.echo("interrupted: nothing partial was stored", err=True)
         else:
             click.echo("aborted", err=True)
         return 130
