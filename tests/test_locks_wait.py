@@ -177,3 +177,19 @@ def test_sigterm_unwinds_and_cleans_up(tmp_path, sig):
     assert "terminated (SIGTERM): nothing partial was stored" in err
     assert list(tmp.iterdir()) == []
     assert not db.exists() or "snapshot" not in gw(["--db", str(db), "snapshots"], tmp_path).stdout
+
+
+def test_run_waits_as_long_as_its_own_wait_option_says(tmp_path):
+    from gwaudit.simulator import Simulator
+
+    db = tmp_path / "a.duckdb"
+    holder = hold(HOLDER, db, 60)
+    try:
+        with Simulator.from_folder(SAMPLE) as s:
+            done = gw(["--db", str(db), "run", "--wait", "0.2", "--base-url", s.base_url, "--format", "json",
+                       "--out", str(tmp_path / "r")], tmp_path, {"GWAUDIT_TOKEN": s.mint_token()})
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 5, done.stderr
+    assert "waited 0.2s" in done.stderr and "notebook holder" in done.stderr

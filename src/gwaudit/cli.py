@@ -131,7 +131,20 @@ def token_options(f: Callable) -> Callable:
     return f
 
 
+def _set_wait(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    """``run --wait`` / ``collect --wait``: the same as the global ``--wait``, given after the command."""
+    if value is None:
+        return
+    c = ctx.find_object(Ctx)
+    if c is not None:
+        c.db.wait = value
+        c.db.lock.wait = value
+
+
 def api_options(f: Callable) -> Callable:
+    f = click.option("--wait", type=click.FloatRange(min=0), default=None, expose_value=False, callback=_set_wait,
+                     help="Seconds to wait for another process holding the database before exit 5 "
+                          "[config database.wait; default 30].")(f)
     f = click.option("--store-unreached", is_flag=True, expose_value=False, callback=_remember,
                      help="Store a collection that reached no family (an empty, incomplete snapshot) instead of "
                           "refusing it with exit 6.")(f)
