@@ -157,3 +157,37 @@ def test_group_errors_ignores_retry_tallies():
     lines = failure_lines(errors)
     assert lines[0].startswith("failed (2 families: a, b), e.g. a: HTTP 503: down")
     assert lines[1] == "failed: c: HTTP 404: gone"
+
+
+def test_every_command_on_an_incomplete_snapshot_names_the_missing_families(tmp_path, monkeypatch, capsys):
+    import json
+
+    from gwaudit.testing import store_snapshot
+
+    db = tmp_path / "a.duckdb"
+    store_snapshot(db, {}, taken_at="2026-11-01T00:00:00Z")
+    store_snapshot(db, {}, taken_at="2026-11-02T00:00:00Z", failed=["api_keys", "providers"])
+    missing = "api_keys, providers"
+
+    def out(*args: str) -> tuple[int, str, str]:
+        code = main(["--db", str(db), *args])
+        o, e = capsys.readouterr()
+        return code, o, e
+
+    code, text, _ = out("audit")
+    assert code == EXIT_INCOMPLETE and f"(incomplete; not collected: {missing})" in text.splitlines()[0]
+    code, text, _ = out("audit", "--format", "json")
+    snap = json.loads(text)["snapshot"]
+    assert snap["status"] == "incomplete" and snap["failed_families"] == ["api_keys", "providers"]
+    code, text, err = out("diff")
+    assert code == EXIT_INCOMPLETE and f"incomplete: not collected {missing}" in text and "api_keys" in err
+    code, text, _ = out("diff", "--format", "json")
+    assert json.loads(text)["new"]["failed_families"] == ["api_keys", "providers"]
+    code, text, _ = out("snapshots")
+    assert "incomplete" in text and '["api_keys", "providers"]' in text
+    code, text, _ = out("snapshots", "--format", "json")
+    assert json.loads(text)[-1]["failed_families"] == ["api_keys", "providers"]
+    code, text, err = out("report", "--format", "json", "--out", str(tmp_path / "r"))
+    assert code == EXIT_INCOMPLETE and missing in err
+    report = json.loads(Path(text.splitlines()[0]).read_text())
+    assert report["snapshot"]["failed_families"] == ["api_keys", "providers"]

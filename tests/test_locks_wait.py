@@ -157,7 +157,7 @@ def _token() -> str:
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM])
 def test_sigterm_unwinds_and_cleans_up(tmp_path, sig):
-    """SIGTERM mid-collection: the temp folder goes, nothing is stored, exit 130."""
+    """SIGTERM mid-collection: the temp folder and the holder file go, nothing is stored, exit 143."""
     from gwaudit.simulator import Faults, Simulator
 
     tmp = tmp_path / "tmp"
@@ -173,7 +173,23 @@ def test_sigterm_unwinds_and_cleans_up(tmp_path, sig):
             time.sleep(0.05)
         p.send_signal(sig)
         _, err = p.communicate(timeout=60)
-    assert p.returncode == 130, err
-    assert "interrupted" in err
+    assert p.returncode == 143, err
+    assert "terminated (SIGTERM): nothing partial was stored" in err
     assert list(tmp.iterdir()) == []
     assert not db.exists() or "snapshot" not in gw(["--db", str(db), "snapshots"], tmp_path).stdout
+
+
+def test_run_waits_as_long_as_its_own_wait_option_says(tmp_path):
+    from gwaudit.simulator import Simulator
+
+    db = tmp_path / "a.duckdb"
+    holder = hold(HOLDER, db, 60)
+    try:
+        with Simulator.from_folder(SAMPLE) as s:
+            done = gw(["--db", str(db), "run", "--wait", "0.2", "--base-url", s.base_url, "--format", "json",
+                       "--out", str(tmp_path / "r")], tmp_path, {"GWAUDIT_TOKEN": s.mint_token()})
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 5, done.stderr
+    assert "waited 0.2s" in done.stderr and "notebook holder" in done.stderr

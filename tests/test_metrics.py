@@ -134,3 +134,19 @@ def test_text_logs_have_no_timestamp_on_a_terminal():
     assert tty.getvalue() == "warning: hello\n"
     assert re.match(r"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\] warning: hello\n$", pipe.getvalue())
     assert isinstance(logging.getLogger("gwaudit").handlers[0].formatter, TextFormatter)
+
+
+def test_collect_writes_metrics_too(tmp_path, sim, monkeypatch, capsys):
+    monkeypatch.setenv("GWAUDIT_TOKEN", sim.mint_token())
+    metrics = tmp_path / "c.prom"
+    db = tmp_path / "c.duckdb"
+    assert main(["--db", str(db), "collect", "--base-url", sim.base_url, "--metrics-file", str(metrics)]) == 0
+    m = _metrics(metrics)
+    assert _one(m, "gwaudit_last_run_exit_code") == 0 and _one(m, "gwaudit_snapshot_complete") == 1
+    assert _one(m, "gwaudit_family_collected", family="providers", status="ok") == 1
+    assert not any(name == "gwaudit_findings" for name, _ in m)  # no audit, no findings figures
+    assert main(["--db", str(db), "collect", "--base-url", f"http://127.0.0.1:{_closed_port()}",
+                 "--max-retry-time", "0", "--metrics-file", str(metrics)]) == EXIT_NO_EVIDENCE
+    m2 = _metrics(metrics)
+    assert _one(m2, "gwaudit_last_run_exit_code") == EXIT_NO_EVIDENCE
+    assert _one(m2, "gwaudit_last_success_timestamp_seconds") == _one(m, "gwaudit_last_success_timestamp_seconds")

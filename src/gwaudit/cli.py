@@ -131,7 +131,20 @@ def token_options(f: Callable) -> Callable:
     return f
 
 
+def _set_wait(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    """``run --wait`` / ``collect --wait``: the same as the global ``--wait``, given after the command."""
+    if value is None:
+        return
+    c = ctx.find_object(Ctx)
+    if c is not None:
+        c.db.wait = value
+        c.db.lock.wait = value
+
+
 def api_options(f: Callable) -> Callable:
+    f = click.option("--wait", type=click.FloatRange(min=0), default=None, expose_value=False, callback=_set_wait,
+                     help="Seconds to wait for another process holding the database before exit 5 "
+                          "[config database.wait; default 30].")(f)
     f = click.option("--store-unreached", is_flag=True, expose_value=False, callback=_remember,
                      help="Store a collection that reached no family (an empty, incomplete snapshot) instead of "
                           "refusing it with exit 6.")(f)
@@ -172,11 +185,13 @@ def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> An
 @api_options
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the snapshot folder (manifest.json + bodies, SHA-256 per file) here.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
+              help="Write a Prometheus textfile about this collection, atomically [env GWAUDIT_METRICS_FILE].")
 @format_option("text", "json", default="text")
 @pass_ctx
 def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
                 concurrency: int | None, timeout: float | None, max_retry_time: float | None,
-                export_dir: Path | None, fmt: str) -> None:
+                export_dir: Path | None, metrics_file: Path | None, fmt: str) -> None:
     """Snapshot every resource family from the admin API into the database.
 
     The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
@@ -191,7 +206,22 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
     opts.api_root()  # validate before resolving the token
     token = token_from(c, token_file, token_command)
     opts.on_progress = c.progress("collecting")
-    result = collect(c.db, opts, token, export_dir=export_dir)
+    if metrics_file is None:
+        result = collect(c.db, opts, token, export_dir=export_dir)
+    else:
+        import time
+
+        from .metrics import write_collect_metrics
+
+        started = time.monotonic()
+        try:
+            result = collect(c.db, opts, token, export_dir=export_dir)
+        except GwauditError as exc:
+            write_collect_metrics(metrics_file, c.db, exit_code=exc.exit_code, duration=time.monotonic() - started)
+            raise
+        err = incomplete_error(result)
+        write_collect_metrics(metrics_file, c.db, exit_code=err.exit_code if err else 0,
+                              duration=time.monotonic() - started, stored=result.stored)
     report = result.report
     if fmt == "json":
         click.echo(dumps({"snapshot_id": result.stored.snapshot_id, "taken_at": result.stored.taken_at,
@@ -842,9 +872,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _terminate_gracefully() -> Callable[[], None]:
-    """SIGTERM (systemd stopping the unit, a Kubernetes pod deleted, ``timeout``) unwinds like
-    Ctrl-C: open transactions roll back and temporary files are removed, instead of the process
-    vanishing mid-write. Returns a function restoring the previous handler."""
+    """SIGTERM (systemd stopping the unit, a Kubernetes pod deleted, ``timeout``): remove this
+    process's temporary files and lock holder file, say so, and exit 143 at once. Not an
+    exception unwinding the stack: raised inside DuckDB or a thread pool it would surface as some
+    other error. What was being written is discarded as after a crash (a snapshot is stored
+    whole or not at all). Returns a function restoring the previous handler."""
     import signal
     import threading
 
@@ -856,7 +888,14 @@ def _terminate_gracefully() -> Callable[[], None]:
             return lambda: None
 
         def handler(signum: int, frame: Any) -> None:
-            raise KeyboardInterrupt("terminated (SIGTERM)")
+            from .lock import terminate_cleanup
+
+            try:
+                terminate_cleanup()
+                sys.stderr.write("terminated (SIGTERM): nothing partial was stored\n")
+                sys.stderr.flush()
+            finally:
+                os._exit(128 + signal.SIGTERM)
         signal.signal(signal.SIGTERM, handler)
     except (ValueError, OSError):
         return lambda: None
@@ -889,9 +928,8 @@ def _main(argv: list[str] | None) -> int:
         click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
     except click.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C or SIGTERM, which click turns into Abort
-            click.echo(f"interrupted{' (SIGTERM)' if 'SIGTERM' in str(exc.__cause__) else ''}: nothing partial "
-                       "was stored", err=True)
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C, which click turns into Abort
+            click.echo("interrupted: nothing partial was stored", err=True)
         else:
             click.echo("aborted", err=True)
         return 130

@@ -35,6 +35,7 @@ from .db.ingest import StoreResult, store_folder
 from .errors import IncompleteEvidence, NoEvidence, UsageError
 from .fetch import PARENTS, Abort, Client, Fetcher, Outcome, group_errors
 from .fetch import describe_error  # noqa: F401 - part of this module's interface
+from .lock import register_temp, unregister_temp
 from .redact import redact_bytes
 from .snapshot import FamilyStatus, FolderWriter, load_folder
 from .timeutil import utcnow
@@ -378,6 +379,8 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
         cleanup_spools()
         spool = Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-"))
     keep = export_dir is not None
+    if not keep:
+        register_temp(spool)
     try:
         report = asyncio.run(collect_to_folder(opts, token, spool))
         if not report.reached and not opts.store_unreached:
@@ -390,6 +393,7 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
     finally:
         if not keep:
             shutil.rmtree(spool, ignore_errors=True)
+        unregister_temp(spool)
     return CollectResult(report, stored, export_dir)
 
 

@@ -57,6 +57,44 @@ def is_stale(holder: dict[str, Any] | None) -> bool:
     return holder.get("host") == socket.gethostname() and not pid_alive(holder.get("pid"))
 
 
+_TEMP: set[Path] = set()
+"""Temporary files and folders this process is making (a collection's spool folder, a
+compaction's database copy): what :func:`terminate_cleanup` removes on SIGTERM."""
+
+
+def register_temp(path: Path | str) -> None:
+    _TEMP.add(Path(path))
+
+
+def unregister_temp(path: Path | str) -> None:
+    _TEMP.discard(Path(path))
+
+
+def terminate_cleanup() -> None:
+    """On SIGTERM, before the process exits at once: remove this process's temporary files and
+    the holder files of the locks it holds (the operating system releases the locks themselves).
+    What was being written to the database is discarded as after a crash: never half stored."""
+    import shutil
+
+    for path in list(_TEMP):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+                Path(str(path) + ".wal").unlink(missing_ok=True)
+        except OSError:
+            pass
+    for key, held in list(_HELD.items()):
+        if held.depth:
+            holder = Path(key[: -len(".lock")] + ".lock.json")
+            try:
+                if (read_holder(Path(key[: -len(".lock")])) or {}).get("pid") == os.getpid():
+                    holder.unlink()
+            except OSError:
+                pass
+
+
 def cleanup_leftovers(db_path: Path | str) -> list[Path]:
     """Remove ``<db>.rewrite-<pid>`` (and its ``.wal``) of processes that no longer run. Call
     with the write lock held (compaction writes those copies under it). Returns what went."""

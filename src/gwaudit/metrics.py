@@ -106,3 +106,33 @@ def write_metrics(path: Path | str, summary: dict[str, Any], *, finished_at: flo
     finally:
         os.umask(old)
     return path
+
+
+def latest_complete_taken_at(db: Any) -> Any:
+    """When the newest complete snapshot of ``db`` was taken (None without one)."""
+    from .errors import GwauditError
+
+    if not db.exists:
+        return None
+    try:
+        rows = [s for s in db.snapshots() if s.get("status") == "complete"]
+    except GwauditError:
+        return None
+    return rows[-1]["taken_at"] if rows else None
+
+
+def write_collect_metrics(path: Path | str, db: Any, *, exit_code: int, duration: float,
+                          stored: Any = None) -> None:
+    """The textfile of a ``gwaudit collect`` (no audit: no findings metrics). Never raises: a
+    metrics file that cannot be written is logged as an error."""
+    from .logsetup import get
+
+    summary: dict[str, Any] = {"exit_code": exit_code, "duration_seconds": duration}
+    if stored is not None:
+        summary.update(snapshot_id=stored.snapshot_id, snapshot_status="complete" if stored.complete else "incomplete",
+                       families={n: st.get("status") for n, st in stored.families.items()})
+    try:
+        summary["latest_complete_taken_at"] = latest_complete_taken_at(db)
+        write_metrics(path, summary)
+    except Exception as exc:  # noqa: BLE001 - monitoring must not change the collection's outcome
+        get().error(f"could not write the metrics file {path}: {type(exc).__name__}: {exc}")

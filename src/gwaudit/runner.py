@@ -138,13 +138,9 @@ def _write_metrics(opts: RunOptions, summary: dict[str, Any]) -> None:
 
 
 def _latest_complete(db: Database) -> Any:
-    if not db.exists:
-        return None
-    try:
-        rows = [s for s in db.snapshots() if s.get("status") == "complete"]
-    except GwauditError:
-        return None
-    return rows[-1]["taken_at"] if rows else None
+    from .metrics import latest_complete_taken_at
+
+    return latest_complete_taken_at(db)
 
 
 def _final_line(summary: dict[str, Any], webhook_ok: bool | None) -> None:

@@ -41,7 +41,8 @@ def audit_table(data: "ReportData", ctx: Any = None) -> str:
     style: Styler = ctx.style if ctx is not None else plain
     snap, summ = data.snapshot, data.summary
     rules = summ.rules
-    lines = [f"snapshot {snap.id} taken {format_ts(snap.taken_at)} ({snap.status})",
+    missing = f"; not collected: {', '.join(data.missing_families)}" if data.incomplete else ""
+    lines = [f"snapshot {snap.id} taken {format_ts(snap.taken_at)} ({snap.status}{missing})",
              f"rules: {rules['evaluated']} evaluated, {rules['passed']} pass, {rules['failed']} fail, "
              f"{rules['error']} error, {rules.get('skipped', 0)} skipped",
              f"findings: {summ.open} open, {summ.waived} waived"]
