@@ -35,7 +35,7 @@ from .errors import IncompleteEvidence, UsageError
 from .fetch import PARENTS, Abort, Client, Fetcher, Outcome
 from .fetch import describe_error  # noqa: F401 - part of this module's interface
 from .redact import redact_bytes
-from .snapshot import FamilyStatus, FolderWriter, load_folder
+from .snapshot import FamilyStatus, FolderWriter, Limits, load_folder
 from .timeutil import utcnow
 
 
@@ -52,6 +52,7 @@ class CollectOptions:
     clock: Callable[[], datetime] = utcnow
     on_progress: Callable[[int, int], None] | None = None
     seed: int | None = None  # jitter seed, for reproducible tests
+    limits: Limits = field(default_factory=Limits)  # response body size and JSON depth ([limits])
 
     def api_root(self) -> str:
         return api_root(self.base_url)
@@ -323,7 +324,7 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
     keep = export_dir is not None
     try:
         report = asyncio.run(collect_to_folder(opts, token, spool))
-        folder = load_folder(spool, parse=False)
+        folder = load_folder(spool, parse=False, limits=opts.limits)
         stored = store_folder(db, folder, source="api")
     except BaseException:
         keep = False  # a partial export must not look like a snapshot folder
