@@ -169,7 +169,8 @@ def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, 
         concurrency=concurrency or api.concurrency,
         timeout=timeout or api.timeout,
         max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time,
-        store_unreached=bool(click.get_current_context().meta.get("gwaudit.store_unreached")))
+        store_unreached=bool(click.get_current_context().meta.get("gwaudit.store_unreached")),
+        limits=c.config.limits.limits())
 
 
 def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
@@ -250,12 +251,13 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
 def import_cmd(c: Ctx, folder: Path) -> None:
     """Store a snapshot folder (manifest.json plus one file per endpoint).
 
-    Every file's SHA-256 is checked against the manifest; a mismatch or a malformed file is an
-    error naming the file, and nothing is stored.
+    Every file's SHA-256 is checked against the manifest; a mismatch, a malformed file, a symbolic
+    link, a file or folder over the [limits], a duplicate JSON key, a taken_at in the future or
+    evidence that contradicts itself is an error (exit 2) naming the file, and nothing is stored.
     """
     from .db.ingest import import_folder
 
-    result = import_folder(c.db, folder)
+    result = import_folder(c.db, folder, limits=c.config.limits.limits())
     c.echo(result.summary())
     if not result.complete:
         raise_incomplete(result.failed)

@@ -37,7 +37,7 @@ from .fetch import PARENTS, Abort, Client, Fetcher, Outcome, group_errors
 from .fetch import describe_error  # noqa: F401 - part of this module's interface
 from .lock import register_temp, unregister_temp
 from .redact import redact_bytes
-from .snapshot import FamilyStatus, FolderWriter, load_folder
+from .snapshot import FamilyStatus, FolderWriter, Limits, load_folder
 from .timeutil import utcnow
 
 
@@ -55,6 +55,7 @@ class CollectOptions:
     on_progress: Callable[[int, int], None] | None = None
     seed: int | None = None  # jitter seed, for reproducible tests
     store_unreached: bool = False  # store a collection that reached no family (normally refused, exit 6)
+    limits: Limits = field(default_factory=Limits)  # response body size and JSON depth ([limits])
 
     def api_root(self) -> str:
         return api_root(self.base_url)
@@ -385,7 +386,7 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
         report = asyncio.run(collect_to_folder(opts, token, spool))
         if not report.reached and not opts.store_unreached:
             raise report.no_evidence()
-        folder = load_folder(spool, parse=False)
+        folder = load_folder(spool, parse=False, limits=opts.limits)
         stored = store_folder(db, folder, source="api")
     except BaseException:
         keep = False  # a partial export must not look like a snapshot folder

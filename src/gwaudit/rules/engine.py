@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import duckdb
 
 from .. import __version__
+from .. import families as fam
 
 from ..db import Database, family_status, resolve_snapshot, scope_to_snapshot, snapshot_info
 from ..db.connect import sandbox
@@ -126,6 +127,11 @@ def _not_collected(family: str, statuses: dict[str, dict[str, Any]], where: str)
     if st["status"] == "failed":
         return f"family {family} was not collected{'' if where == 'this snapshot' else ' in ' + where}: " \
                f"{st.get('error') or 'error'}"
+    if st["status"] == "unavailable" and family in fam.BY_NAME and not fam.get(family).optional:
+        # every tenant has this family: an empty view would be a false pass (a snapshot stored
+        # before imports refused such a claim)
+        return f"family {family} is recorded unavailable{'' if where == 'this snapshot' else ' in ' + where}, " \
+               "but every tenant has it: its evidence is missing"
     return None
 
 
