@@ -339,5 +339,14 @@ MATRIX = Concept(
     "(or default) that decided it. See README, 'Effective access and spend exposure', for every "
     "reading taken where the API reference is silent.")
 
-CONCEPTS = (ROUTE_PRICES, SERVING_ROUTES, MODELS, CANDIDATES, POLICIES, POLICY_TARGETS, POLICY_MATCHES,
-            PRINCIPALS, PRINCIPAL_SCOPES, SIGNATURES, SIGNATURE_DECISIONS, MATRIX)
+ACCESS = (ROUTE_PRICES, SERVING_ROUTES, MODELS, CANDIDATES, POLICIES, POLICY_TARGETS, POLICY_MATCHES,
+          PRINCIPALS, PRINCIPAL_SCOPES, SIGNATURES, SIGNATURE_DECISIONS, MATRIX)
+
+
+def _all() -> tuple[Concept, ...]:
+    from . import exposure
+
+    return (*ACCESS, *exposure.CONCEPTS)
+
+
+CONCEPTS = _all()
