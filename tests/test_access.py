@@ -227,3 +227,11 @@ def test_removing_a_limit_never_lowers_exposure(tmp_path_factory, which):
     for p, old in before.items():
         new = after[p]
         assert all((n if n is not None else inf) >= (o if o is not None else inf) for o, n in zip(old, new)), p
+
+
+def test_every_assumption_is_in_the_readme():
+    from gwaudit.access.assumptions import ASSUMPTIONS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for a in ASSUMPTIONS:
+        assert f"- {a}" in readme, a
