@@ -178,6 +178,15 @@ def test_drift_names_the_cause(tmp_path):
     assert gained == {("org", "haiku"), ("role:intern", "haiku"), (f"api_key:{k2}", "haiku")}
     assert not drift.lost
     assert all(r["cause"] == "now allowed by default (allow) (was denied by D2)" for r in drift.gained)
+    # gwaudit diff carries it: text groups by model and cause, csv has a row per pair, json the rows
+    from gwaudit.diff import diff_snapshots
+    from gwaudit.diffview import diff_csv, diff_text
+
+    diff = diff_snapshots(d, "previous", "latest")
+    assert diff.counts()["access_gained"] == 3 and diff.to_dict()["access"]["status"] == "compared"
+    assert "+ haiku  org, role:intern, 1 key: now allowed by default (allow) (was D2)" in diff_text(diff)
+    assert diff_csv(diff).count("\naccess,,gained,") == 3
+    assert diff_snapshots(d, "previous", "latest", families=["model_access"]).access is None
 
 
 # ---------------------------------------------------------------- properties

@@ -101,37 +101,53 @@ def exposure(db: Database | Path | str, *, top: int | None = None, principal: st
 
 DRIFT_SQL = """
 WITH pairs AS (
-    SELECT coalesce(n.principal_type, o.principal_type) AS principal_type,
-           coalesce(n.principal_key, o.principal_key) AS principal_key,
-           o.signature AS old_sig, n.signature AS new_sig
-    FROM access_signatures n FULL JOIN prev_access_signatures o USING (principal_type, principal_key)
+    SELECT n.principal_type, n.principal_key, o.signature AS old_sig, n.signature AS new_sig
+    FROM {n}access_signatures n JOIN {o}access_signatures o USING (principal_type, principal_key)
 ),
-sig_pairs AS (SELECT DISTINCT old_sig, new_sig FROM pairs WHERE old_sig IS NOT NULL AND new_sig IS NOT NULL),
+sig_pairs AS (SELECT DISTINCT old_sig, new_sig FROM pairs),
 changed AS (
     SELECT sp.old_sig, sp.new_sig, coalesce(n.model, o.model) AS model,
-           CASE WHEN coalesce(n.decision, 'deny') = 'allow' THEN 'gained' ELSE 'lost' END AS change,
+           CASE WHEN n.decision = 'allow' THEN 'gained' ELSE 'lost' END AS change,
            coalesce(o.decided_by, 'not addressable') AS old_decided_by,
            coalesce(n.decided_by, 'not addressable') AS new_decided_by
     FROM sig_pairs sp
-    JOIN access_signature_decisions n ON n.signature = sp.new_sig
-    FULL JOIN prev_access_signature_decisions o ON o.signature = sp.old_sig AND o.model = n.model
-    WHERE coalesce(n.decision, 'deny') <> coalesce(o.decision, 'deny')
+    JOIN {n}access_signature_decisions n ON n.signature = sp.new_sig
+    FULL JOIN {o}access_signature_decisions o ON o.signature = sp.old_sig AND o.model = n.model
+    WHERE (n.decision = 'allow') IS DISTINCT FROM (o.decision = 'allow')
+      AND (n.decision = 'allow' OR o.decision = 'allow')
 )
-SELECT p.principal_type || CASE WHEN p.principal_key = '' THEN '' ELSE ':' || p.principal_key END AS principal,
-       coalesce(np.principal_name, op.principal_name) AS principal_name, c.model, c.change,
-       c.old_decided_by, c.new_decided_by
+SELECT p.principal_type, p.principal_type || CASE WHEN p.principal_key = '' THEN '' ELSE ':' || p.principal_key END
+         AS principal,
+       np.principal_name, c.model, c.change, c.old_decided_by, c.new_decided_by
 FROM pairs p JOIN changed c ON c.old_sig = p.old_sig AND c.new_sig = p.new_sig
-LEFT JOIN access_principals np USING (principal_type, principal_key)
-LEFT JOIN prev_access_principals op USING (principal_type, principal_key)
-WHERE (np.key_state IS NULL OR np.key_state = 'active' OR op.key_state = 'active')
+JOIN {n}access_principals np ON np.principal_type = p.principal_type AND np.principal_key = p.principal_key
+JOIN {o}access_principals op ON op.principal_type = p.principal_type AND op.principal_key = p.principal_key
+WHERE np.key_state IS NULL OR np.key_state = 'active' OR op.key_state = 'active'
 ORDER BY p.principal_type, principal, c.model
 """
+"""Principals in both snapshots whose decision for a model changed; keys only while active on
+either side. A principal in one snapshot only is not listed: it appears or disappears with its
+key or scope, which the resource diff shows. ``{n}``/``{o}``: prefixes of the new and old views."""
+
+_NEW, _OLD = "acc_new_", "acc_old_"
+
+
+def scope_concepts(con: duckdb.DuckDBPyConnection, sid: int, prefix: str) -> None:
+    """Temporary ``<prefix><family>`` and ``<prefix><concept>`` views showing snapshot ``sid``,
+    shadowing nothing (the caller's plain names keep their meaning)."""
+    from ..db.sql import ident
+    from ..semantics import CONCEPTS
+
+    scope_to_snapshot(con, sid, prefix=prefix)
+    for c in CONCEPTS:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(prefix + c.name)} AS {c.render(prefix)}")
 
 
 @dataclass
 class AccessDrift:
     """Principals that gained or lost models between two snapshots, and what decided each side."""
     rows: list[dict[str, Any]] = field(default_factory=list)
+    status: str = "compared"
 
     @property
     def gained(self) -> list[dict[str, Any]]:
@@ -141,15 +157,29 @@ class AccessDrift:
     def lost(self) -> list[dict[str, Any]]:
         return [r for r in self.rows if r["change"] == "lost"]
 
-    def to_dict(self) -> list[dict[str, Any]]:
-        return self.rows
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "changes": self.rows}
+
+    def summary(self) -> list[dict[str, Any]]:
+        """One line per (change, model, what decides now, what decided before): the scopes by
+        name (org, group:x, ...) and how many keys."""
+        groups: dict[tuple, dict[str, Any]] = {}
+        for r in self.rows:
+            k = (r["change"], r["model"], r["new_decided_by"], r["old_decided_by"])
+            g = groups.setdefault(k, {"change": k[0], "model": k[1], "new_decided_by": k[2],
+                                      "old_decided_by": k[3], "scopes": [], "keys": 0})
+            if r["principal_type"] in KEY_TYPES:
+                g["keys"] += 1
+            else:
+                g["scopes"].append(r["principal"])
+        return sorted(groups.values(), key=lambda g: (g["change"], g["model"], g["new_decided_by"]))
 
 
-def access_drift_on(con: duckdb.DuckDBPyConnection) -> AccessDrift:
-    """On a connection scoped to the new snapshot with ``prev_`` views of the old one. A
-    principal present in only one snapshot is not listed (it appears or disappears with its key
-    or scope, which the resource diff shows); keys only while active on either side."""
-    cur = con.execute(DRIFT_SQL)
+def access_drift_on(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int) -> AccessDrift:
+    """Access drift from snapshot ``old_id`` to ``new_id`` on any connection (see DRIFT_SQL)."""
+    scope_concepts(con, new_id, _NEW)
+    scope_concepts(con, old_id, _OLD)
+    cur = con.execute(DRIFT_SQL.format(n=_NEW, o=_OLD))
     cols = [d[0] for d in cur.description]
     rows = [dict(zip(cols, r)) for r in cur.fetchall()]
     for r in rows:
@@ -160,5 +190,5 @@ def access_drift_on(con: duckdb.DuckDBPyConnection) -> AccessDrift:
 
 
 def access_drift(db: Database | Path | str, old: str | int, new: str | int) -> AccessDrift:
-    with snapshot_connection(db, new, previous=old) as con:
-        return access_drift_on(con)
+    with Database.of(db).reader(sandboxed=True) as con:
+        return access_drift_on(con, resolve_snapshot(con, old), resolve_snapshot(con, new))
