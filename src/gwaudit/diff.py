@@ -95,11 +95,15 @@ class SnapshotDiff:
     families: dict[str, FamilyDiff]
     findings: FindingsDelta
     include_volatile: bool = False
+    access: Any = None
+    """:class:`gwaudit.access.query.AccessDrift` (who gained or lost which models), or None when
+    the diff was limited to some families."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"old": jsonable(self.old), "new": jsonable(self.new),
                 "families": {name: d.to_dict() for name, d in self.families.items()},
                 "findings": self.findings.to_dict(),
+                **({"access": self.access.to_dict()} if self.access is not None else {}),
                 "include_volatile": self.include_volatile,
                 "volatile_fields": {name: list(fam.get(name).volatile) for name in self.families
                                     if fam.get(name).volatile and not self.include_volatile}}
@@ -119,7 +123,9 @@ class SnapshotDiff:
         return {"added": sum(len(d.added) for d in fams), "removed": sum(len(d.removed) for d in fams),
                 "modified": sum(len(d.modified) for d in fams),
                 "not_comparable": sum(1 for d in fams if not d.compared),
-                **{f"findings_{g}": len(getattr(self.findings, g)) for g in FINDING_GROUPS}}
+                **{f"findings_{g}": len(getattr(self.findings, g)) for g in FINDING_GROUPS},
+                **({"access_gained": len(self.access.gained), "access_lost": len(self.access.lost)}
+                   if self.access is not None else {})}
 
 
 # ---------------------------------------------------------------- entry points
@@ -166,7 +172,24 @@ def compare(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, *, familie
         out.update(resource_changes(con, old_id, new_id, comparable, include_volatile=include_volatile))
     names = {f.name for f in chosen} if families else None
     findings = findings_delta(con, old_id, new_id, families=names)
-    return SnapshotDiff(snapshot_info(con, old_id), snapshot_info(con, new_id), out, findings, include_volatile)
+    return SnapshotDiff(snapshot_info(con, old_id), snapshot_info(con, new_id), out, findings, include_volatile,
+                        access=None if families else _access(con, old_id, new_id, out))
+
+
+ACCESS_INPUTS = ("model_access", "model_routes", "providers", "smart_models", "model_route_groups",
+                 "governance_config", "api_keys", "user_api_keys")
+
+
+def _access(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int, out: dict[str, FamilyDiff]) -> Any:
+    """Access drift, unless an input of the access matrix could not be compared."""
+    from .access.query import AccessDrift, access_drift_on
+
+    bad = [n for n in ACCESS_INPUTS if n in out and not out[n].compared]
+    if bad:
+        return AccessDrift(status="not comparable: " + ", ".join(bad) + " not collected in both snapshots")
+    if old_id == new_id:
+        return AccessDrift()
+    return access_drift_on(con, old_id, new_id)
 
 
 def not_comparable(family: str, old_id: int, old: dict[str, Any] | None, new_id: int,

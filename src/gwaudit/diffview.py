@@ -116,6 +116,7 @@ def diff_text(d: SnapshotDiff, *, style: Styler = plain) -> str:
             for ch in r.changes:
                 lines.extend(change_lines(ch.path, ch.before, ch.after, s))
     lines.append("")
+    lines.extend(access_lines(d, s))
     f = d.findings
     if f.status != "compared":
         lines.append(s("findings", bold=True) + f": {f.status}")
@@ -134,6 +135,26 @@ def diff_text(d: SnapshotDiff, *, style: Styler = plain) -> str:
     return "\n".join(lines)
 
 
+def access_lines(d: SnapshotDiff, s: Any) -> list[str]:
+    """Who gained or lost which models, grouped by model and cause (keys counted)."""
+    a = d.access
+    if a is None:
+        return []
+    if a.status != "compared":
+        return [s("access", bold=True) + f": {a.status}", ""]
+    lines = [s("access", bold=True) + f": {len(a.gained)} principal-model pairs gained, {len(a.lost)} lost"]
+    for g in a.summary():
+        who = ", ".join(_t(x) for x in g["scopes"][:8]) + (f" +{len(g['scopes']) - 8} more" if len(g["scopes"]) > 8 else "")
+        if g["keys"]:
+            who += (", " if who else "") + f"{g['keys']} key{'s' if g['keys'] != 1 else ''}"
+        mark, colour = ("+", "green") if g["change"] == "gained" else ("-", "red")
+        verb = "allowed" if g["change"] == "gained" else "denied"
+        lines.append("  " + s(f"{mark} {_t(g['model'])}", fg=colour) + f"  {who}: now {verb} by "
+                     f"{_t(g['new_decided_by'])} (was {_t(g['old_decided_by'])})")
+    lines.append("")
+    return lines
+
+
 DIFF_CSV_COLUMNS = ("section", "family", "change", "key", "name", "path", "before", "after", "changed_by",
                     "rule_id", "severity", "fingerprint", "message")
 
@@ -150,6 +171,12 @@ def diff_csv_rows(d: SnapshotDiff) -> Iterable[list[Any]]:
             for ch in r.changes:
                 yield ["resource", name, "modified", r.key, r.name, ch.path, value_text(ch.before, 10_000),
                        value_text(ch.after, 10_000), person_text(r.changed_by), "", "", "", ""]
+    if d.access is not None:
+        if d.access.status != "compared":
+            yield ["access", "", "not_comparable", "", "", "", "", "", "", "", "", "", d.access.status]
+        for r in d.access.rows:
+            yield ["access", "", r["change"], r["principal"], r["principal_name"], r["model"], r["old_decided_by"],
+                   r["new_decided_by"], "", "", "", "", r["cause"]]
     f = d.findings
     if f.status != "compared":
         yield ["finding", "", "not_comparable", "", "", "", "", "", "", "", "", "", f.status]

@@ -53,9 +53,10 @@ class _Names(dict):
 
 
 def _all() -> tuple[Concept, ...]:
+    from ..access import concepts as access
     from . import keys
 
-    return (*keys.CONCEPTS,)
+    return (*keys.CONCEPTS, *access.CONCEPTS)
 
 
 CONCEPTS: tuple[Concept, ...] = _all()

@@ -1,0 +1,352 @@
+"""Effective access and spend exposure as shared concepts (views), in dependency order.
+
+Registered with :mod:`gwaudit.semantics` (so each is a persistent view over the latest snapshot,
+follows a rule's snapshot scoping, and has a ``prev_`` twin for change-control rules). The
+readings where the API reference is silent come from :mod:`gwaudit.access.assumptions`.
+
+Grain of the access matrix: a *signature* is the set of model-access policies that apply to a
+principal; principals with the same signature get the same decisions, so decisions are computed
+once per signature (``access_signature_decisions``) and ``access_matrix`` spreads them to
+principals. 50,000 keys usually share a few hundred signatures.
+"""
+
+from __future__ import annotations
+
+from ..semantics import Concept
+from . import assumptions as A
+
+
+def _list(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join("'" + v + "'" for v in values) + ")"
+
+
+def _sql(text: str) -> str:
+    subs = {
+        "@TRAFFIC@": _list(A.POLICY_TRAFFIC),
+        "@BLOCKING@": _list(A.BLOCKING_ACTIONS),
+        "@INEFFECTIVE@": _list(A.INEFFECTIVE_LIMIT_SCOPES),
+        "@CEILING@": str(int(A.REQUEST_TOKEN_CEILING)),
+        "@NOBUDGETHOURS@": str(int(A.NO_BUDGET_PERIOD_HOURS)),
+        "@CURRENCY@": "'" + A.CURRENCY + "'",
+    }
+    for k, v in subs.items():
+        text = text.replace(k, v)
+    return text
+
+
+def match(pattern: str, name: str) -> str:
+    """SQL: ``pattern`` (exact, or a prefix with a trailing ``*``) matches ``name``."""
+    return (f"(CASE WHEN right({pattern}, 1) = '*' THEN starts_with({name}, "
+            f"substr({pattern}, 1, length({pattern}) - 1)) ELSE {name} = {pattern} END)")
+
+
+ROUTE_PRICES = Concept(
+    "access_route_prices",
+    """
+    SELECT id AS route_id, taken_at,
+           coalesce(effective_pricing_source, effective_pricing->>'source', 'none') AS price_source,
+           CASE WHEN coalesce(effective_pricing_source, effective_pricing->>'source') IN ('none', 'not_metered')
+                  OR effective_pricing IS NULL THEN 0.0
+                ELSE greatest(
+                  coalesce(TRY_CAST(effective_pricing->>'input_cost_per_million_tokens' AS DOUBLE), 0),
+                  coalesce(TRY_CAST(effective_pricing->>'output_cost_per_million_tokens' AS DOUBLE), 0),
+                  coalesce(TRY_CAST(effective_pricing->>'cache_read_cost_per_million_tokens' AS DOUBLE), 0),
+                  coalesce(TRY_CAST(effective_pricing->>'cache_write_cost_per_million_tokens' AS DOUBLE), 0),
+                  coalesce(TRY_CAST(effective_pricing->'long_context'->>'input_cost_per_million_tokens' AS DOUBLE), 0),
+                  coalesce(TRY_CAST(effective_pricing->'long_context'->>'output_cost_per_million_tokens' AS DOUBLE), 0))
+           END AS max_price_per_million
+    FROM {model_routes}""",
+    "Per route, the highest price per million tokens it can bill (input, output, cache read/write, "
+    "long-context tier) from the route's effective_pricing; 0 for unpriced (source none) and "
+    "not-metered routes. Private to access/exposure until the shared route_prices concept lands.")
+
+SERVING_ROUTES = Concept(
+    "access_routes",
+    """
+    SELECT r.id AS route_id, r.model_alias, r.upstream_model, r.provider_id, p.name AS provider_name,
+           r.model_alias = r.upstream_model AS one_to_one, pr.max_price_per_million, pr.price_source, r.taken_at
+    FROM {model_routes} r
+    JOIN {providers} p ON p.id = r.provider_id
+    LEFT JOIN {access_route_prices} pr ON pr.route_id = r.id
+    WHERE r.enabled IS NOT FALSE
+      AND p.enabled IS NOT FALSE
+      AND (p.health_status IS DISTINCT FROM 'unhealthy' OR p.enforce_health_check IS FALSE)
+      AND (r.model_alias = r.upstream_model
+           OR NOT EXISTS (SELECT 1 FROM {model_routes} o
+                          WHERE o.provider_id = r.provider_id AND o.upstream_model = r.upstream_model
+                            AND o.model_alias = o.upstream_model AND o.enabled IS FALSE))""",
+    "Routes that can serve: enabled, provider enabled and not unhealthy (unless it does not enforce "
+    "health checks), and for a custom alias the 1:1 row of its upstream model not disabled. "
+    "Route-health cooldowns and exhausted budgets (runtime state) are not considered.")
+
+MODELS = Concept(
+    "access_models",
+    """
+    SELECT model, CASE WHEN bool_or(kind = 'smart') THEN 'smart'
+                       WHEN bool_or(kind = 'alias') THEN 'alias' ELSE 'upstream' END AS model_kind
+    FROM (SELECT model_alias AS model,
+                 CASE WHEN model_alias = upstream_model THEN 'upstream' ELSE 'alias' END AS kind
+          FROM {model_routes} WHERE model_alias IS NOT NULL
+          UNION ALL
+          SELECT model_alias, 'smart' FROM {smart_models} WHERE model_alias IS NOT NULL)
+    GROUP BY model""",
+    "Every name a caller can address: route aliases (alias), the 1:1 names of upstream models "
+    "(upstream) and smart models (smart; a name that is also a route alias is smart), whether or "
+    "not a route can serve it now.")
+
+CANDIDATES = Concept(
+    "access_candidates",
+    """
+    SELECT r.model_alias AS model, r.model_alias AS via, r.route_id, r.upstream_model, r.provider_id,
+           r.provider_name, r.max_price_per_million
+    FROM {access_routes} r
+    UNION ALL
+    SELECT s.model_alias, u.slot.model_alias, r.route_id, r.upstream_model, r.provider_id, r.provider_name,
+           r.max_price_per_million
+    FROM {smart_models} s,
+         unnest(from_json(s.slots, '[{{"model_alias":"VARCHAR","label":"VARCHAR"}}]')) AS u(slot)
+    JOIN {access_routes} r ON r.model_alias = u.slot.model_alias
+    WHERE s.enabled IS NOT FALSE""",
+    "For each addressable model, the routes that can serve a request for it: the routes of the "
+    "alias, and for an enabled smart model the routes of each slot alias (via = the slot).")
+
+POLICIES = Concept(
+    "access_policies",
+    _sql("""
+    SELECT id AS policy_id, name AS policy_name, policy_type, scope_type,
+           CASE WHEN scope_type = 'org' THEN '' ELSE coalesce(scope_id, scope_value, '*') END AS scope_key,
+           targets, taken_at
+    FROM {model_access}
+    WHERE enabled IS NOT FALSE AND coalesce(traffic_type, 'llm') IN @TRAFFIC@
+      AND policy_type IN ('allowlist', 'denylist')"""),
+    "Model-access policies that govern model calls: enabled (a missing enabled counts as true), "
+    "traffic_type llm or all (missing = llm), with scope_key '' for org, else scope_id or "
+    "scope_value ('*' when neither).")
+
+POLICY_TARGETS = Concept(
+    "access_policy_targets",
+    """
+    WITH t AS (
+        SELECT p.policy_id, u.tg.kind AS kind, u.tg.alias AS alias, u.tg.model AS model,
+               u.tg.provider_id AS provider_id, u.tg.group_id AS group_id
+        FROM {access_policies} p,
+             unnest(from_json(p.targets, '[{{"kind":"VARCHAR","alias":"VARCHAR","model":"VARCHAR","provider_id":"VARCHAR","group_id":"VARCHAR"}}]')) AS u(tg)
+    )
+    SELECT policy_id, kind, CASE kind WHEN 'model_alias' THEN alias ELSE model END AS pattern,
+           provider_id, NULL::VARCHAR AS group_id
+    FROM t WHERE kind IN ('model_alias', 'model', 'provider', 'provider_model')
+    UNION ALL
+    SELECT t.policy_id, 'model_alias', g.alias, NULL, t.group_id
+    FROM t JOIN (SELECT id, unnest(from_json(model_aliases, '["VARCHAR"]')) AS alias
+                 FROM {model_route_groups}) g ON g.id = t.group_id
+    WHERE t.kind = 'route_group'""",
+    "Each target of each governing policy, with route groups expanded to their member aliases "
+    "(group_id says which group a model_alias row came from); a dangling or empty group and an "
+    "unknown target kind give no row, so they match nothing.")
+
+POLICY_MATCHES = Concept(
+    "access_policy_matches",
+    f"""
+    SELECT DISTINCT t.policy_id, c.model, c.route_id
+    FROM {{access_policy_targets}} t JOIN {{access_candidates}} c
+      ON (t.kind = 'model_alias' AND c.model = t.pattern)
+    WHERE right(t.pattern, 1) <> '*'
+    UNION
+    SELECT t.policy_id, c.model, c.route_id
+    FROM {{access_policy_targets}} t JOIN {{access_candidates}} c
+      ON (t.kind = 'model' AND c.upstream_model = t.pattern)
+    WHERE right(t.pattern, 1) <> '*'
+    UNION
+    SELECT t.policy_id, c.model, c.route_id
+    FROM {{access_policy_targets}} t JOIN {{access_candidates}} c ON c.provider_id = t.provider_id
+    WHERE t.kind = 'provider'
+       OR (t.kind = 'provider_model' AND ({match('t.pattern', 'c.upstream_model')} OR {match('t.pattern', 'c.model')}))
+    UNION
+    SELECT t.policy_id, c.model, c.route_id
+    FROM {{access_policy_targets}} t, {{access_candidates}} c
+    WHERE right(t.pattern, 1) = '*' AND t.kind IN ('model_alias', 'model')
+      AND {match('t.pattern', "CASE t.kind WHEN 'model_alias' THEN c.model ELSE c.upstream_model END")}""",
+    "Which candidate routes (model, route) each governing policy names.")
+
+PRINCIPALS = Concept(
+    "access_principals",
+    _sql("""
+    WITH scoped AS (
+        SELECT scope_type, CASE WHEN scope_type = 'org' THEN '' ELSE coalesce(scope_id, scope_value) END AS k
+        FROM {model_access}
+        UNION SELECT scope_type, coalesce(scope_id, scope_value) FROM {rate_limits}
+        WHERE scope_type NOT IN @INEFFECTIVE@
+        UNION SELECT scope_type, coalesce(scope_id, scope_value) FROM {token_budgets}
+        WHERE scope_type NOT IN @INEFFECTIVE@
+        UNION SELECT 'group', member_of_group FROM {rate_limits} WHERE member_of_group IS NOT NULL
+        UNION SELECT 'group', member_of_group FROM {token_budgets} WHERE member_of_group IS NOT NULL
+    ),
+    keys AS (
+        SELECT CASE source WHEN 'user_api_keys' THEN 'user_key' ELSE 'api_key' END AS principal_type,
+               id AS principal_key, name AS principal_name, state AS key_state, user_id, group_name
+        FROM {key_states} WHERE id IS NOT NULL
+    )
+    SELECT 'org' AS principal_type, '' AS principal_key, 'org' AS principal_name,
+           NULL::VARCHAR AS key_state, NULL::VARCHAR AS user_id, NULL::VARCHAR AS group_name
+    UNION ALL
+    SELECT * FROM keys
+    UNION ALL
+    SELECT DISTINCT scope_type, k, k, NULL, CASE WHEN scope_type = 'user' THEN k END,
+           CASE WHEN scope_type = 'group' THEN k END
+    FROM scoped
+    WHERE scope_type <> 'org' AND k IS NOT NULL
+      AND NOT (scope_type = 'api_key' AND k IN (SELECT principal_key FROM keys))"""),
+    "Every principal the snapshot knows: the org as a whole (a caller in no other scope), every "
+    "API key (api_key) and user key (user_key) with its state, and every identity scope "
+    "(group, role, team, user, project, agent, mcp_server, an api_key id no key list holds) that a "
+    "model-access policy, rate limit or budget names (a per-member control names its group).")
+
+PRINCIPAL_SCOPES = Concept(
+    "access_principal_scopes",
+    """
+    SELECT principal_type, principal_key, 'org' AS scope_type, '' AS scope_key FROM {access_principals}
+    UNION ALL
+    SELECT principal_type, principal_key, principal_type, principal_key FROM {access_principals}
+    WHERE principal_type NOT IN ('org', 'api_key', 'user_key')
+    UNION ALL
+    SELECT principal_type, principal_key, 'api_key', principal_key FROM {access_principals}
+    WHERE principal_type IN ('api_key', 'user_key')
+    UNION ALL
+    SELECT principal_type, principal_key, 'user', user_id FROM {access_principals}
+    WHERE principal_type IN ('api_key', 'user_key') AND user_id IS NOT NULL
+    UNION ALL
+    SELECT principal_type, principal_key, 'user', '*' FROM {access_principals}
+    WHERE principal_type IN ('api_key', 'user_key', 'user') AND (user_id IS NOT NULL OR principal_type = 'user')
+    UNION ALL
+    SELECT principal_type, principal_key, 'group', group_name FROM {access_principals}
+    WHERE principal_type IN ('api_key', 'user_key') AND group_name IS NOT NULL""",
+    "The scopes each principal is subject to: org; its own scope; for a key its id (api_key), its "
+    "user (and the broad user scope '*') and its bound group. Memberships the snapshot does not "
+    "hold (a user's groups, teams, roles) are not assumed.")
+
+SIGNATURES = Concept(
+    "access_signatures",
+    """
+    SELECT s.principal_type, s.principal_key,
+           coalesce(string_agg(DISTINCT p.policy_id, ',' ORDER BY p.policy_id), '') AS signature
+    FROM {access_principal_scopes} s
+    LEFT JOIN {access_policies} p ON p.scope_type = s.scope_type AND p.scope_key = s.scope_key
+    GROUP BY ALL""",
+    "Per principal, the sorted ids of the governing model-access policies that apply to it ('' for "
+    "none); principals with one signature get one set of decisions.")
+
+SIGNATURE_DECISIONS = Concept(
+    "access_signature_decisions",
+    """
+    WITH sigs AS (SELECT DISTINCT signature FROM {access_signatures}),
+    sig_pol AS (
+        SELECT s.signature, p.policy_id, p.policy_name, p.policy_type
+        FROM sigs s, unnest(string_split(s.signature, ',')) AS u(policy_id)
+        JOIN {access_policies} p ON p.policy_id = u.policy_id
+        WHERE s.signature <> ''
+    ),
+    sig_info AS (
+        SELECT s.signature, coalesce(a.n_allow, 0) AS n_allow, a.allow_ids
+        FROM sigs s LEFT JOIN (
+            SELECT signature, count(*) AS n_allow, list(policy_id ORDER BY policy_name, policy_id) AS allow_ids
+            FROM sig_pol WHERE policy_type = 'allowlist' GROUP BY signature) a USING (signature)
+    ),
+    dflt AS (SELECT CASE WHEN max(lower(default_model_access)) = 'deny' THEN 'deny' ELSE 'allow' END AS d
+             FROM {governance_config}),
+    hits AS (
+        SELECT sp.signature, m.model, m.route_id,
+               arg_min(sp.policy_id, sp.policy_name || sp.policy_id) FILTER (WHERE sp.policy_type = 'denylist') AS deny_id,
+               list(DISTINCT sp.policy_id) FILTER (WHERE sp.policy_type = 'allowlist') AS allow_hit_ids
+        FROM sig_pol sp JOIN {access_policy_matches} m ON m.policy_id = sp.policy_id
+        GROUP BY ALL
+    ),
+    cell AS (
+        SELECT hm.signature, c.model, c.via, c.max_price_per_million,
+               CASE WHEN h.deny_id IS NOT NULL THEN 'deny'
+                    WHEN si.n_allow > 0
+                         THEN CASE WHEN len(coalesce(h.allow_hit_ids, [])) = si.n_allow THEN 'allow' ELSE 'deny' END
+                    ELSE (SELECT d FROM dflt) END AS decision,
+               CASE WHEN h.deny_id IS NOT NULL THEN h.deny_id
+                    WHEN si.n_allow > 0
+                         THEN CASE WHEN len(coalesce(h.allow_hit_ids, [])) = si.n_allow THEN si.allow_ids[1]
+                                   ELSE list_filter(si.allow_ids,
+                                                    lambda x: NOT list_contains(coalesce(h.allow_hit_ids, []), x))[1]
+                              END
+               END AS policy_id
+        FROM (SELECT DISTINCT signature, model FROM hits) hm
+        JOIN {access_candidates} c ON c.model = hm.model
+        JOIN sig_info si ON si.signature = hm.signature
+        LEFT JOIN hits h ON h.signature = hm.signature AND h.model = c.model AND h.route_id = c.route_id
+    ),
+    per_hit AS (
+        SELECT signature, model,
+               bool_or(decision = 'allow') AS allowed,
+               coalesce(min(policy_id) FILTER (WHERE decision = 'allow'),
+                        min(policy_id) FILTER (WHERE decision = 'deny')) AS policy_id,
+               max(max_price_per_million) FILTER (WHERE decision = 'allow') AS max_price_per_million,
+               count(*) FILTER (WHERE decision = 'allow') AS routes_allowed,
+               list(DISTINCT via ORDER BY via) FILTER (WHERE decision = 'allow' AND via <> model) AS via_slots
+        FROM cell GROUP BY ALL
+    ),
+    model_info AS (
+        SELECT model, count(*) AS n_routes, max(max_price_per_million) AS max_price_per_million,
+               list(DISTINCT via ORDER BY via) FILTER (WHERE via <> model) AS via_slots
+        FROM {access_candidates} GROUP BY model
+    ),
+    dense AS (
+        SELECT si.signature, m.model, m.model_kind, mi.model IS NULL AS unroutable,
+               CASE WHEN mi.model IS NULL THEN false
+                    WHEN ph.model IS NOT NULL THEN ph.allowed
+                    WHEN si.n_allow > 0 THEN false
+                    ELSE (SELECT d FROM dflt) = 'allow' END AS allowed,
+               CASE WHEN mi.model IS NULL THEN NULL
+                    WHEN ph.model IS NOT NULL THEN ph.policy_id
+                    WHEN si.n_allow > 0 THEN si.allow_ids[1] END AS policy_id,
+               ph.model IS NOT NULL AS named, ph.routes_allowed AS ph_routes, ph.max_price_per_million AS ph_price,
+               ph.via_slots AS ph_via, mi.n_routes, mi.max_price_per_million AS mi_price, mi.via_slots AS mi_via
+        FROM sig_info si CROSS JOIN {access_models} m
+        LEFT JOIN model_info mi ON mi.model = m.model
+        LEFT JOIN per_hit ph ON ph.signature = si.signature AND ph.model = m.model
+    )
+    SELECT d.signature, d.model, d.model_kind,
+           CASE WHEN d.allowed THEN 'allow' ELSE 'deny' END AS decision,
+           d.policy_id AS decided_by_id,
+           CASE WHEN d.unroutable THEN 'no route can serve'
+                WHEN d.policy_id IS NOT NULL THEN p.policy_name
+                ELSE 'default (' || (SELECT d FROM dflt) || ')' END AS decided_by,
+           CASE WHEN d.named THEN d.ph_routes WHEN d.allowed THEN d.n_routes ELSE 0 END AS routes_allowed,
+           CASE WHEN d.named THEN d.ph_price WHEN d.allowed THEN d.mi_price END AS max_price_per_million,
+           coalesce(CASE WHEN d.named THEN d.ph_via WHEN d.allowed THEN d.mi_via END, []) AS via_slots
+    FROM dense d LEFT JOIN {access_policies} p ON p.policy_id = d.policy_id""",
+    "For each signature and addressable model: allow when at least one route that can serve it is "
+    "allowed, else deny; decided_by the denylist that blocks it, the allowlist that admits it (or "
+    "the first, by name, that does not name it), 'default (allow|deny)' when no policy applies, or "
+    "'no route can serve'. routes_allowed and max_price_per_million describe the allowed routes; "
+    "via_slots the smart-model slots they came through. Computed sparsely: only (signature, model) "
+    "pairs some policy names are evaluated route by route.")
+
+MATRIX = Concept(
+    "access_matrix",
+    """
+    SELECT p.principal_type, p.principal_key,
+           p.principal_type || CASE WHEN p.principal_key = '' THEN '' ELSE ':' || p.principal_key END AS principal,
+           p.principal_name, p.key_state, d.model, d.model_kind, d.decision, d.decided_by, d.decided_by_id,
+           d.routes_allowed, d.max_price_per_million, d.via_slots, s.signature
+    FROM {access_principals} p
+    JOIN {access_signatures} s USING (principal_type, principal_key)
+    JOIN {access_signature_decisions} d ON d.signature = s.signature""",
+    "Effective access: every principal x every addressable model, allow or deny, and the policy "
+    "(or default) that decided it. See README, 'Effective access and spend exposure', for every "
+    "reading taken where the API reference is silent.")
+
+ACCESS = (ROUTE_PRICES, SERVING_ROUTES, MODELS, CANDIDATES, POLICIES, POLICY_TARGETS, POLICY_MATCHES,
+          PRINCIPALS, PRINCIPAL_SCOPES, SIGNATURES, SIGNATURE_DECISIONS, MATRIX)
+
+
+def _all() -> tuple[Concept, ...]:
+    from . import exposure
+
+    return (*ACCESS, *exposure.CONCEPTS)
+
+
+CONCEPTS = _all()

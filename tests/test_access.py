@@ -1,0 +1,246 @@
+"""Effective access and spend exposure on a small org written here, every cell derived by hand.
+
+The org (snapshot taken Friday 2026-11-27 06:00 UTC, governance default_model_access = allow):
+
+  providers  P1 "OpenAI" and P2 "Anthropic", both enabled and healthy
+  routes     P1: gpt (1:1, gpt)  chat -> gpt      price in 1 / out 4   -> highest 4 per million
+             P2: opus (1:1)                       price in 15 / out 75 -> highest 75
+             P2: haiku (1:1)                      price in 1 / out 5   -> highest 5
+  smart      smart: slots chat, opus
+  group G    "General": [chat]
+  policies   A1 allowlist  group eng   [route_group G, model_alias smart]
+             D1 denylist   role intern [model_alias chat]
+             D2 denylist   org         [model haiku*]
+             D3 denylist   org         [model_alias gpt]   enabled = false   -> ignored
+             D4 denylist   org         [model_alias chat]  traffic mcp       -> ignored
+  keys       K1 group eng (active); K2 user U1 (active); K3 group eng (revoked)
+  limits     RL1 group eng  tpm 100,000
+             RL2 api_key K2 rpm 10 only  -> 10 x 1,000,000 (ceiling) = 10,000,000 tokens/min
+  budgets    B1 group eng   daily, cost_limit 50, block, status cost_used 20 -> 30 left
+
+Principals: org, group:eng, role:intern (named by policies/limits), api_key K1, K2, K3. Models: gpt,
+chat, opus, haiku (upstream / alias) and smart.
+
+Access (deny wins; every applicable allowlist restricts; else default allow):
+  org:        gpt allow default; chat allow default; opus allow default; haiku deny D2;
+              smart allow default (candidates chat->gpt and opus; D2 names neither).
+  group:eng:  gpt deny A1 (not named); chat allow A1 (via G); opus deny A1; haiku deny D2 (deny wins
+              over A1 not naming it: D2 decides); smart allow A1 (alias named), via slots chat, opus.
+  role:intern: gpt allow default; chat deny D1; opus allow default; haiku deny D2; smart allow
+              default (D1 names the alias chat, the request's alias is smart), via slots chat, opus.
+  K1, K3 = group:eng (org + own id + group eng); K2 = org (org + own id + user U1).
+
+Exposure (USD):
+  group:eng / K1: reaches chat (4) and smart (chat 4, opus 75) -> price 75 per million.
+     RL1: 100,000 tok/min x 60 x 75 / 1e6 = 450 per hour; 10,800 per 24 h.
+     B1: 1 h: no UTC midnight in (06:00, 07:00] -> 30 left. 24 h: one midnight -> 30 + 50 = 80.
+     period: to the end of B1's day (2026-11-28 00:00) = 18 h, no reset before it -> 30
+             (RL1 over 18 h = 8,100). => 30 / 80 / 30, all bound by B1.
+  K2: reaches gpt 4, chat 4, opus 75, smart 75 -> 75. RL2: 10,000,000 x 60 x 75 / 1e6 = 45,000 per
+     hour; 1,080,000 per 24 h; no budget -> 720 h: 32,400,000. Bound by RL2 (rpm x ceiling).
+  org, role:intern: no control applies, price 75 -> unbounded.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gwaudit.access.query import access, access_drift, exposure
+from gwaudit.db import Database
+from gwaudit.testing import store_snapshot
+from tests.factories.access import access as policy, t_alias, t_group, t_model
+from tests.factories.budgets import budget, budget_status
+from tests.factories.governance import governance
+from tests.factories.keys import api_key
+from tests.factories.providers import provider
+from tests.factories.rate_limits import rate_limit
+from tests.factories.routes import route, route_group
+from tests.factories.smart_models import smart_model
+
+NOW = "2026-11-27T06:00:00Z"
+U1 = "11111111-1111-4111-8111-111111111111"
+
+
+def _priced(r: dict[str, Any], i: float, o: float) -> dict[str, Any]:
+    r["effective_pricing"] = {**r["effective_pricing"], "input_cost_per_million_tokens": i,
+                              "output_cost_per_million_tokens": o}
+    return r
+
+
+def org() -> dict[str, Any]:
+    p1, p2 = provider("OpenAI"), provider("Anthropic", model_provider="anthropic")
+    g = route_group("General", ["chat"])
+    b1 = budget("B1", "group", scope_value="eng", period="daily", token_limit=0, cost_limit=50.0)
+    k1 = api_key("K1", group_name="eng")
+    k2 = api_key("K2", group_name=None, user_id=U1, kind="user")
+    k3 = api_key("K3", group_name="eng", revoked_at="2026-11-20T00:00:00Z")
+    return {
+        "providers": [p1, p2],
+        "model_routes": [_priced(route(p1, "gpt"), 1, 4), _priced(route(p1, "chat", "gpt"), 1, 4),
+                         _priced(route(p2, "opus"), 15, 75), _priced(route(p2, "haiku"), 1, 5)],
+        "smart_models": [smart_model("smart", ["chat", "opus"])],
+        "model_route_groups": [g],
+        "model_access": [
+            policy("A1", [t_group(g), t_alias("smart")], "allowlist", "group", scope_value="eng"),
+            policy("D1", [t_alias("chat")], "denylist", "role", scope_value="intern"),
+            policy("D2", [t_model("haiku*")], "denylist", "org"),
+            policy("D3", [t_alias("gpt")], "denylist", "org", enabled=False),
+            policy("D4", [t_alias("chat")], "denylist", "org", traffic_type="mcp"),
+        ],
+        "governance_config": governance(default_model_access="allow"),
+        "api_keys": [k1, k2, k3],
+        "rate_limits": [rate_limit("RL1", "group", scope_value="eng", requests_per_minute=None,
+                                   tokens_per_minute=100_000),
+                        rate_limit("RL2", "api_key", scope_id=k2["id"], requests_per_minute=10)],
+        "token_budgets": [b1],
+        "token_budget_status": [budget_status(b1, cost_pct=40.0)],
+    }
+
+
+EXPECTED = {  # principal -> model -> (decision, decided_by)
+    "org": {"gpt": ("allow", "default (allow)"), "chat": ("allow", "default (allow)"),
+            "opus": ("allow", "default (allow)"), "haiku": ("deny", "D2"), "smart": ("allow", "default (allow)")},
+    "group:eng": {"gpt": ("deny", "A1"), "chat": ("allow", "A1"), "opus": ("deny", "A1"), "haiku": ("deny", "D2"),
+                  "smart": ("allow", "A1")},
+    "role:intern": {"gpt": ("allow", "default (allow)"), "chat": ("deny", "D1"),
+                    "opus": ("allow", "default (allow)"), "haiku": ("deny", "D2"),
+                    "smart": ("allow", "default (allow)")},
+}
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory) -> Database:
+    root = tmp_path_factory.mktemp("access")
+    d = Database(root / "a.duckdb")
+    store_snapshot(d, org(), taken_at=NOW)
+    return d
+
+
+def _cells(result) -> dict[str, dict[str, tuple[str, str]]]:
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for r in result.records():
+        out.setdefault(r["principal"], {})[r["model"]] = (r["decision"], r["decided_by"])
+    return out
+
+
+def test_every_cell_of_the_matrix(db):
+    cells = _cells(access(db, include_keys=True))
+    d = org()
+    k1, k2, k3 = (k["id"] for k in d["api_keys"])
+    assert cells == {**EXPECTED, f"api_key:{k1}": EXPECTED["group:eng"], f"api_key:{k2}": EXPECTED["org"],
+                     f"api_key:{k3}": EXPECTED["group:eng"]}
+
+
+def test_filters_and_slots(db):
+    rows = access(db, principal="group:eng", model="smart").records()
+    assert [(r["decision"], r["decided_by"], r["via_slots"]) for r in rows] == [("allow", "A1", ["chat", "opus"])]
+    who = {r["principal"] for r in access(db, model="chat", decision="allow").records()}
+    assert who == {"org", "group:eng"}  # keys left out without --include-keys
+    assert [r["model"] for r in access(db, principal="K1", decision="allow").records()] == ["chat", "smart"]
+
+
+def test_exposure_figures(db):
+    rows = {r["principal"]: r for r in exposure(db, active_only=False).records()}
+    d = org()
+    k1, k2, k3 = (k["id"] for k in d["api_keys"])
+    for p in ("group:eng", f"api_key:{k1}", f"api_key:{k3}"):
+        r = rows[p]
+        assert (r["exposure_1h"], r["exposure_24h"], r["exposure_period"], r["period_hours"]) == (30, 80, 30, 18)
+        assert r["binding_24h"] == "budget 'B1'" and r["max_price_per_million"] == 75
+        assert not r["unbounded"]
+    r = rows[f"api_key:{k2}"]
+    assert (r["exposure_1h"], r["exposure_24h"], r["exposure_period"]) == (45_000, 1_080_000, 32_400_000)
+    assert r["binding_1h"] == "rate_limit 'RL2' (rpm x ceiling)"
+    for p in ("org", "role:intern"):
+        assert rows[p]["unbounded"] and rows[p]["exposure_24h"] is None and rows[p]["binding_24h"] == "unbounded"
+    # the revoked key is left out by default; unbounded first, then the largest
+    order = [r["principal"] for r in exposure(db).records()]
+    assert f"api_key:{k3}" not in order and order[:2] == ["org", "role:intern"] and order[2] == f"api_key:{k2}"
+
+
+def test_drift_names_the_cause(tmp_path):
+    d = Database(tmp_path / "d.duckdb")
+    before = org()
+    store_snapshot(d, before, taken_at="2026-11-26T06:00:00Z")
+    after = org()
+    after["model_access"][2]["enabled"] = False  # D2 (org denylist haiku*) switched off
+    store_snapshot(d, after, taken_at=NOW)
+    drift = access_drift(d, "previous", "latest")
+    gained = {(r["principal"], r["model"]) for r in drift.gained}
+    k2 = before["api_keys"][1]["id"]
+    # haiku: org, role:intern and K2 now allowed by the default; eng and K1 still denied by A1
+    assert gained == {("org", "haiku"), ("role:intern", "haiku"), (f"api_key:{k2}", "haiku")}
+    assert not drift.lost
+    assert all(r["cause"] == "now allowed by default (allow) (was denied by D2)" for r in drift.gained)
+    # gwaudit diff carries it: text groups by model and cause, csv has a row per pair, json the rows
+    from gwaudit.diff import diff_snapshots
+    from gwaudit.diffview import diff_csv, diff_text
+
+    diff = diff_snapshots(d, "previous", "latest")
+    assert diff.counts()["access_gained"] == 3 and diff.to_dict()["access"]["status"] == "compared"
+    assert "+ haiku  org, role:intern, 1 key: now allowed by default (allow) (was D2)" in diff_text(diff)
+    assert diff_csv(diff).count("\naccess,,gained,") == 3
+    assert diff_snapshots(d, "previous", "latest", families=["model_access"]).access is None
+
+
+# ---------------------------------------------------------------- properties
+
+EXAMPLES = int(os.environ.get("GWAUDIT_HYPOTHESIS_EXAMPLES", "5"))
+SCOPES = [("org", None), ("group", "eng"), ("role", "intern")]
+TARGETS = [t_alias("gpt"), t_alias("chat"), t_alias("sm*"), t_model("gpt"), t_model("opus"), t_model("*")]
+
+
+def _allowed(d: Database) -> set[tuple[str, str]]:
+    return {(r["principal"], r["model"]) for r in access(d, include_keys=True, decision="allow").records()}
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scope=st.sampled_from(SCOPES), targets=st.lists(st.sampled_from(TARGETS), min_size=1, max_size=3))
+def test_adding_a_denylist_never_grants(tmp_path_factory, scope, targets):
+    d = Database(tmp_path_factory.mktemp("prop") / "p.duckdb")
+    data = org()
+    store_snapshot(d, data, taken_at="2026-11-26T06:00:00Z")
+    before = _allowed(d)
+    kw = {"scope_value": scope[1]} if scope[1] else {}
+    data["model_access"].append(policy("Dx", targets, "denylist", scope[0], **kw))
+    store_snapshot(d, data, taken_at=NOW)
+    assert _allowed(d) <= before
+
+
+def _exposures(d: Database) -> dict[str, tuple]:
+    return {r["principal"]: (r["exposure_1h"], r["exposure_24h"], r["exposure_period"])
+            for r in exposure(d, active_only=False).records()}
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.sampled_from([("rate_limits", 0), ("rate_limits", 1), ("token_budgets", 0)]))
+def test_removing_a_limit_never_lowers_exposure(tmp_path_factory, which):
+    d = Database(tmp_path_factory.mktemp("prop") / "p.duckdb")
+    data = org()
+    store_snapshot(d, data, taken_at=NOW)
+    before = _exposures(d)
+    family, i = which
+    del data[family][i]
+    if family == "token_budgets":
+        data["token_budget_status"] = []
+    d2 = Database(tmp_path_factory.mktemp("prop") / "q.duckdb")
+    store_snapshot(d2, data, taken_at=NOW)
+    after = _exposures(d2)
+    inf = float("inf")
+    for p, old in before.items():
+        new = after[p]
+        assert all((n if n is not None else inf) >= (o if o is not None else inf) for o, n in zip(old, new)), p
+
+
+def test_every_assumption_is_in_the_readme():
+    from gwaudit.access.assumptions import ASSUMPTIONS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for a in ASSUMPTIONS:
+        assert f"- {a}" in readme, a
