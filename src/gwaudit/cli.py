@@ -805,7 +805,7 @@ def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str)
 
 # ---------------------------------------------------------------- entry point
 
-from . import cli_fleet  # noqa: E402,F401  (registers export and fleet: gwaudit/cli_fleet.py)
+from .cli_fleet import register as _register_lake; _register_lake(cli)  # noqa: E402,E702 export, fleet
 
 
 def main(argv: list[str] | None = None) -> int:

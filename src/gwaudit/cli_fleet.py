@@ -1,7 +1,9 @@
 """The lake's commands: ``gwaudit export --lake DIR`` and ``gwaudit fleet sql|report|audit``.
 
-Registered on the main group by one import at the end of :mod:`gwaudit.cli`; like every command,
-each parses its options, calls one library function (:mod:`gwaudit.lake`) and prints.
+Added to the main group by :func:`register` (called once at the end of :mod:`gwaudit.cli`); like
+every command, each parses its options, calls one library function (:mod:`gwaudit.lake`) and
+prints. The context object is the main group's ``Ctx`` (``pass_obj``: no import of the cli module,
+so ``python -m gwaudit.cli`` registers these too).
 """
 
 from __future__ import annotations
@@ -10,16 +12,16 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .cli import Ctx, cli, pass_ctx
 from .sqlquery import FORMATS as SQL_FORMATS
 
 _LAKE_HELP = "The lake: a folder, or a URI pyarrow opens (s3://bucket/lake) [config lake.dir]."
 
 
-def _lake(c: Ctx, lake: str | None) -> str:
+def _lake(c: Any, lake: str | None) -> str:
     from .errors import UsageError
 
     value = lake or c.config.lake.dir
@@ -28,14 +30,14 @@ def _lake(c: Ctx, lake: str | None) -> str:
     return value
 
 
-@cli.command("export")
+@click.command("export")
 @click.option("--lake", "lake", metavar="DIR", help=_LAKE_HELP)
 @click.option("--org", "org_id", metavar="ID", help="The org's id, when its snapshots do not name one "
                                                     "[config lake.org_id].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format; json goes to stdout alone.")
-@pass_ctx
-def export_cmd(c: Ctx, lake: str | None, org_id: str | None, fmt: str) -> None:
+@click.pass_obj
+def export_cmd(c: Any, lake: str | None, org_id: str | None, fmt: str) -> None:
     """Write the database's snapshots, audits, findings, changes and control results to a
     Parquet lake, partitioned by org_id and snapshot date (docs/lake.md).
 
@@ -51,7 +53,7 @@ def export_cmd(c: Ctx, lake: str | None, org_id: str | None, fmt: str) -> None:
         click.echo(result.summary())
 
 
-@cli.group("fleet")
+@click.group("fleet")
 def fleet_cmd() -> None:
     """Many organisations in one lake: query, report and audit them together (docs/lake.md)."""
 
@@ -62,8 +64,8 @@ def fleet_cmd() -> None:
 @click.option("-f", "--file", "file", metavar="FILE", help="Read the query from FILE (- for standard input).")
 @click.option("--format", "fmt", type=click.Choice(list(SQL_FORMATS)), default="table", show_default=True,
               help="As gwaudit sql's.")
-@pass_ctx
-def fleet_sql_cmd(c: Ctx, query: str | None, lake: str | None, file: str | None, fmt: str) -> None:
+@click.pass_obj
+def fleet_sql_cmd(c: Any, query: str | None, lake: str | None, file: str | None, fmt: str) -> None:
     """Run one read-only SQL statement over every org in the lake.
 
     Tables as in an org's database plus org_id and date on every row: snapshots, findings,
@@ -91,8 +93,8 @@ def fleet_sql_cmd(c: Ctx, query: str | None, lake: str | None, file: str | None,
 @click.option("--org", "orgs", multiple=True, metavar="ID", help="Audit only this org (repeatable) [all].")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="Output format; json goes to stdout alone.")
-@pass_ctx
-def fleet_audit_cmd(c: Ctx, lake: str | None, engine: str, master: str, rules_dirs: tuple[Path, ...],
+@click.pass_obj
+def fleet_audit_cmd(c: Any, lake: str | None, engine: str, master: str, rules_dirs: tuple[Path, ...],
                     orgs: tuple[str, ...], fmt: str) -> None:
     """Evaluate the rule catalog on every org's latest snapshot in the lake and write the findings
     to the lake (fleet_findings, fleet_rule_results).
@@ -120,8 +122,8 @@ def fleet_audit_cmd(c: Ctx, lake: str | None, engine: str, master: str, rules_di
               help="html and/or pdf (repeatable) [both].")
 @click.option("--stale-days", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="An org whose last complete snapshot is older than this many days is stale.")
-@pass_ctx
-def fleet_report_cmd(c: Ctx, lake: str | None, out_dir: Path, formats: tuple[str, ...], stale_days: float) -> None:
+@click.pass_obj
+def fleet_report_cmd(c: Any, lake: str | None, out_dir: Path, formats: tuple[str, ...], stale_days: float) -> None:
     """One HTML (and PDF) report for the fleet: each org's posture and trend, the rules failing
     in most orgs, the worst exposures, and the orgs whose last complete snapshot is too old."""
     from .lake.report import fleet_report
@@ -129,3 +131,9 @@ def fleet_report_cmd(c: Ctx, lake: str | None, out_dir: Path, formats: tuple[str
     paths = fleet_report(_lake(c, lake), out_dir, formats=list(formats) or ["html", "pdf"], stale_days=stale_days)
     for p in paths:
         click.echo(str(p))
+
+
+def register(group: click.Group) -> None:
+    """Add ``export`` and ``fleet`` to the main command group."""
+    group.add_command(export_cmd)
+    group.add_command(fleet_cmd)
