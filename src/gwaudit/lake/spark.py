@@ -48,6 +48,9 @@ def session(master: str = "local[*]", app: str = "gwaudit fleet audit") -> Any:
     reason = unavailable_reason()
     if reason:
         raise UsageError(f"--engine spark: {reason}", hint="or use the default engine, --engine duckdb")
+    import warnings
+
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
@@ -57,6 +60,7 @@ def session(master: str = "local[*]", app: str = "gwaudit fleet audit") -> Any:
             .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "8")
             .getOrCreate())
 
