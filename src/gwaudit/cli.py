@@ -492,7 +492,8 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, export_dir=export_dir,
-        metrics_file=metrics_file, on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
+        metrics_file=metrics_file, on_pdf_progress=c.progress("rendering PDF (pages)"),
+        lake_dir=cfg.lake.dir, lake_org_id=cfg.lake.org_id), echo=c.echo)
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
 
@@ -898,6 +899,9 @@ def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str)
 
 
 # ---------------------------------------------------------------- entry point
+
+from .cli_fleet import register as _register_lake; _register_lake(cli)  # noqa: E402,E702 export, fleet
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error is printed through :func:`gwaudit.redact.redact` (the log

@@ -141,6 +141,11 @@ class LimitsConfig(_Section):
                       max_json_depth=self.max_json_depth, max_clock_skew_seconds=self.max_clock_skew_seconds)
 
 
+class LakeConfig(_Section):
+    dir: Optional[str] = Field(default=None, description="a folder or URI (s3://...); gwaudit run exports to it")
+    org_id: Optional[str] = Field(default=None, description="the org's id when its snapshots do not name one")
+
+
 class Config(_Section):
     api: ApiConfig = Field(default_factory=ApiConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -152,6 +157,7 @@ class Config(_Section):
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    lake: LakeConfig = Field(default_factory=LakeConfig)
 
     source: Optional[Path] = Field(default=None, exclude=True)
 
@@ -202,6 +208,8 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     cfg.notify.hmac_secret_file = _resolve(base, cfg.notify.hmac_secret_file)
     cfg.report.out = _resolve(base, cfg.report.out) or cfg.report.out
     cfg.frameworks.catalog_dir = _resolve(base, cfg.frameworks.catalog_dir)
+    if cfg.lake.dir and "://" not in cfg.lake.dir:
+        cfg.lake.dir = str(_resolve(base, Path(cfg.lake.dir)))
     cfg.rule_params()  # validates the per-rule tables
     cfg.source = path
     return cfg

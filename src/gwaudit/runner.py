@@ -60,6 +60,9 @@ class RunOptions:
     export_dir: Optional[Path] = None
     metrics_file: Optional[Path] = None
     on_pdf_progress: Optional[Callable[[int, int], None]] = None
+    lake_dir: Optional[str] = None
+    """Export to this lake after the audit ([lake] dir; docs/lake.md)."""
+    lake_org_id: Optional[str] = None
 
 
 @dataclass
@@ -231,7 +234,23 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
          f"{len(summary['resolved_findings'])} resolved"
          + (f", {len(summary['not_evaluated_findings'])} not evaluated" if summary["not_evaluated_findings"] else ""))
 
-    # 4. retention
+    # 4. the lake: this run's snapshot, audit and changes (unchanged partitions are skipped)
+    if opts.lake_dir:
+        from .lake import export
+
+        try:
+            exported = export(opts.db, opts.lake_dir, org_id=opts.lake_org_id)
+            echo(exported.summary())
+            summary["lake"] = {"dir": exported.lake, "written": exported.written}
+        except Exception as exc:  # noqa: BLE001 - the audit stands; the export failure is the run's exit 5
+            from .redact import redact
+
+            problem = redact(f"export to the lake {opts.lake_dir} failed: {exc}")
+            log.error(problem)
+            summary["lake"] = {"dir": str(opts.lake_dir), "error": problem}
+            code = worst(code, EXIT_RUNTIME)
+
+    # 5. retention
     if opts.retention and any(opts.retention.values()):
         from .prune import Policy, prune
 
