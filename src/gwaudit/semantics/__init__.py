@@ -67,9 +67,9 @@ class _Names(dict):
 
 
 def _all() -> tuple[Concept, ...]:
-    from . import keys, pricing
+    from . import controls, keys, pricing
 
-    return (*keys.CONCEPTS, *pricing.CONCEPTS)
+    return (*keys.CONCEPTS, *pricing.CONCEPTS, *controls.CONCEPTS)
 
 
 CONCEPTS: tuple[Concept, ...] = _all()
