@@ -67,9 +67,9 @@ class _Names(dict):
 
 
 def _all() -> tuple[Concept, ...]:
-    from . import controls, keys, pricing
+    from . import controls, keys, pricing, urls
 
-    return (*keys.CONCEPTS, *pricing.CONCEPTS, *controls.CONCEPTS)
+    return (*keys.CONCEPTS, *pricing.CONCEPTS, *controls.CONCEPTS, *urls.CONCEPTS)
 
 
 CONCEPTS: tuple[Concept, ...] = _all()
