@@ -88,7 +88,7 @@ def test_acc003_fires_on_default_allow_without_org_allowlist(tmp_path):
     rows = run_rule(tmp_path, "GW-ACC-003", data)
     assert ids(rows) == {"governance_config"}
     assert rows[0]["message"] == (
-        "governance default_model_access is 'allow' and no enabled org-scope allowlist exists: every routed "
+        "governance default_model_access is 'allow' and no enabled org-scope allowlist restricts LLM traffic: every routed "
         "model not on one of the 1 enabled denylist(s) is callable by every caller (3 access policies examined)")
 
 

@@ -115,9 +115,21 @@ def test_cred_003_fires_on_service_account_key_for_vertex(kit):
 def test_cred_003_silent_for_role_and_ambient_auth(kit):
     creds = [credential(f"{mp} {auth}", model_provider=mp, auth_type=auth)
              for mp, auth in [("bedrock", "aws_role"), ("vertex", "google_adc"), ("vertex", "google_impersonation"),
-                              ("bedrock", "bedrock_api_key"), ("custom", "aws_keys")]]
+                              ("bedrock", "api_key"), ("custom", "bearer_api_key")]]
     data = {"credentials": creds, "providers": [provider(f"p{i}", connection_id=c["id"]) for i, c in enumerate(creds)]}
     assert [r["resource_name"] for r in kit.rows("GW-CRED-003", data)] == []
+
+
+def test_cred_003_every_long_lived_cloud_credential_kind(kit):
+    """Class 8: every kind the reference lists, whatever model_provider says."""
+    creds = [credential(f"{mp} {auth}", model_provider=mp, auth_type=auth)
+             for mp, auth in [("bedrock", "bedrock_api_key"), ("custom", "aws_keys"), ("aws_bedrock", " AWS_KEYS "),
+                              ("vertex", "google_service_account"), (None, "google_service_account")]]
+    data = {"credentials": creds, "providers": [provider(f"p{i}", connection_id=c["id"]) for i, c in enumerate(creds)]}
+    rows = {r["resource_name"]: r for r in kit.rows("GW-CRED-003", data)}
+    assert set(rows) == {c["name"] for c in creds}
+    assert rows["bedrock bedrock_api_key"]["safer_auth_type"] == "aws_role"
+    assert rows["None google_service_account"]["safer_auth_type"] == "google_adc or google_impersonation"
 
 
 def test_cred_003_covers_inline_provider_secrets_but_not_credential_backed_providers(kit):

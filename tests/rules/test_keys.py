@@ -39,9 +39,22 @@ def test_key_001_silent_when_key_expires(kit):
     assert kit.rows("GW-KEY-001", {"api_keys": [api_key("alice laptop", expires_at="2027-03-01T00:00:00Z")]}) == []
 
 
-@pytest.mark.parametrize("state", [{"revoked_at": "2026-11-01T00:00:00Z"}, {"disabled_at": "2026-11-01T00:00:00Z"}])
-def test_key_001_ignores_revoked_and_disabled_keys(kit, state):
-    assert kit.rows("GW-KEY-001", {"api_keys": [api_key("old", expires_at=None, **state)]}) == []
+def test_key_001_ignores_revoked_keys(kit):
+    assert kit.rows("GW-KEY-001", {"api_keys": [api_key("old", expires_at=None, revoked_at="2026-11-01T00:00:00Z")]}) == []
+
+
+def test_key_001_reports_a_disabled_key_that_never_expires(kit):
+    """Class 8: one PATCH re-enables a disabled key, with no expiry."""
+    rows = kit.rows("GW-KEY-001", {"api_keys": [api_key("old", expires_at=None, disabled_at="2026-11-01T00:00:00Z"),
+                                                api_key("gone", expires_at=None, disabled_at="2026-11-01T00:00:00Z",
+                                                        revoked_at="2026-11-02T00:00:00Z")]})
+    assert [r["resource_name"] for r in rows] == ["old"]
+    assert rows[0]["state"] == "disabled" and "re-enabling it restores it" in rows[0]["message"]
+
+
+def test_key_001_revocation_after_the_snapshot_is_not_yet_revocation(kit):
+    rows = kit.rows("GW-KEY-001", {"api_keys": [api_key("later", expires_at=None, revoked_at="2099-01-01T00:00:00Z")]})
+    assert [r["state"] for r in rows] == ["active"]
 
 
 def test_key_001_reads_personal_keys_once(kit):

@@ -68,9 +68,9 @@ class _Names(dict):
 
 def _all() -> tuple[Concept, ...]:
     from ..access import concepts as access
-    from . import keys, pricing
+    from . import controls, keys, pricing, urls
 
-    return (*keys.CONCEPTS, *pricing.CONCEPTS, *access.CONCEPTS)
+    return (*keys.CONCEPTS, *pricing.CONCEPTS, *controls.CONCEPTS, *urls.CONCEPTS, *access.CONCEPTS)
 
 
 CONCEPTS: tuple[Concept, ...] = _all()

@@ -1,0 +1,157 @@
+"""Controls: which rate limits and budgets actually constrain LLM traffic, which model routes can
+serve, and which LLM traffic each model-access policy covers."""
+
+from __future__ import annotations
+
+from . import Concept
+
+# A scope that selects callers. Legacy llm_provider / model scopes never match at enforcement
+# (REFERENCE §5); a name scope (group, role) needs a non-blank name; an entity scope other than
+# the broad user scope needs an id.
+_SCOPE_EFFECTIVE = """(scope_type IS NOT NULL AND scope_type NOT IN ('llm_provider', 'model', 'model_alias')
+           AND (scope_type NOT IN ('group', 'role') OR nullif(trim(scope_value), '') IS NOT NULL)
+           AND (scope_type NOT IN ('api_key', 'team', 'project', 'agent', 'mcp_server')
+                OR nullif(trim(scope_id), '') IS NOT NULL))"""
+
+# The three LLM targets of a rate limit / budget match at least one route (an empty string matches
+# nothing); an untargeted control matches every route.
+_TARGETS_MATCH = """(NOT targeted OR EXISTS (
+           SELECT 1 FROM {model_routes} r
+           WHERE (c.target_provider_id IS NULL OR lower(r.provider_id) = lower(c.target_provider_id))
+             AND (c.target_upstream_model IS NULL OR r.upstream_model = c.target_upstream_model)
+             AND (c.target_model_alias IS NULL OR r.model_alias = c.target_model_alias)))"""
+
+
+def _control(name: str, family: str, has_limit: str, blocking: str, limit_doc: str, blocking_doc: str) -> Concept:
+    return Concept(
+        name,
+        f"""
+        WITH c AS (
+            SELECT *,
+                   coalesce(enabled, true) AS is_enabled,
+                   coalesce(traffic_type, 'all') AS traffic,
+                   coalesce(traffic_type, 'all') IN ('all', 'llm') AND target_mcp_server_id IS NULL AS covers_llm,
+                   target_provider_id IS NOT NULL OR target_upstream_model IS NOT NULL
+                     OR target_model_alias IS NOT NULL AS targeted,
+                   {has_limit} AS has_limit,
+                   {blocking} AS blocking,
+                   {_SCOPE_EFFECTIVE} AS scope_effective
+            FROM {{{family}}}
+        ),
+        j AS (SELECT c.*, {_TARGETS_MATCH} AS targets_match FROM c)
+        SELECT *,
+               is_enabled AND has_limit AND covers_llm AND scope_effective AND targets_match AS metering,
+               is_enabled AND has_limit AND covers_llm AND scope_effective AND targets_match AND blocking AS limiting,
+               CASE WHEN NOT is_enabled THEN 'disabled'
+                    WHEN NOT has_limit THEN 'no limit set'
+                    WHEN traffic NOT IN ('all', 'llm') THEN traffic || ' traffic only'
+                    WHEN target_mcp_server_id IS NOT NULL THEN 'limited to MCP server ' || target_mcp_server_id
+                    WHEN NOT scope_effective THEN 'scope ' || coalesce(scope_type, '(none)') || ' matches no caller'
+                    WHEN NOT targets_match THEN 'targets match no route'
+                    WHEN NOT blocking THEN 'never blocks'
+               END AS why_not
+        FROM j""",
+        f"Every {family} row with what it constrains. is_enabled: enabled not false (missing = true). "
+        f"traffic: traffic_type, missing = all. covers_llm: traffic all or llm and no target_mcp_server_id "
+        f"(an MCP-only control does not cover LLM traffic). has_limit: {limit_doc}. blocking: {blocking_doc}. "
+        "scope_effective: the scope selects callers (scope_type not the legacy llm_provider/model/model_alias "
+        "that never match; group/role need a non-blank scope_value, an empty string is no group; "
+        "api_key/team/project/agent/mcp_server need a non-blank scope_id). targeted: any of "
+        "target_provider_id, target_upstream_model, target_model_alias set; targets_match: untargeted, or "
+        "at least one route matches all set targets (an empty-string target matches nothing). "
+        "metering: is_enabled, has_limit, covers_llm, scope_effective and targets_match. limiting: metering "
+        "and blocking. why_not: the first reason it is not limiting (null when limiting).")
+
+
+RATE_LIMIT_CONTROLS = _control(
+    "rate_limit_controls", "rate_limits",
+    "coalesce(requests_per_minute, 0) > 0 OR coalesce(tokens_per_minute, 0) > 0", "true",
+    "requests_per_minute or tokens_per_minute above 0 (null clears a limit; 0 limits nothing)",
+    "always true (a rate limit refuses requests over it)")
+
+BUDGET_CONTROLS = _control(
+    "budget_controls", "token_budgets",
+    "coalesce(token_limit, 0) > 0 OR coalesce(cost_limit, 0) > 0",
+    "coalesce(action_on_exhaust, 'block') IN ('block', 'throttle')",
+    "token_limit or cost_limit above 0 (null or 0 limits nothing)",
+    "action_on_exhaust block or throttle (missing = block); alert and warn never refuse a request")
+
+SERVING_ROUTES = Concept(
+    "serving_routes",
+    """
+    WITH r AS (
+        SELECT r.id AS route_id, r.resource_name, r.model_alias, r.upstream_model, r.provider_id,
+               coalesce(p.name, r.provider_name, r.provider_id) AS provider_name,
+               p.id IS NOT NULL AS provider_found,
+               coalesce(r.enabled, true) AS route_enabled,
+               coalesce(p.enabled, true) AS provider_enabled,
+               coalesce(p.health_status = 'unhealthy' AND p.enforce_health_check IS NOT FALSE, false)
+                 AS provider_unhealthy,
+               r.model_alias = r.upstream_model OR EXISTS (
+                   SELECT 1 FROM {model_routes} o
+                   WHERE lower(o.provider_id) = lower(r.provider_id) AND o.model_alias = r.upstream_model
+                     AND o.upstream_model = r.upstream_model AND o.enabled IS NOT FALSE) AS lit,
+               EXISTS (SELECT 1 FROM {route_health} h
+                       WHERE lower(h.provider_id) = lower(r.provider_id) AND h.upstream_model = r.upstream_model
+                         AND (h.state IN ('ejected', 'suspended') OR h.eject_remaining_secs > 0)) AS ejected,
+               (SELECT max(h.eject_remaining_secs) FROM {route_health} h
+                WHERE lower(h.provider_id) = lower(r.provider_id) AND h.upstream_model = r.upstream_model
+                  AND h.eject_remaining_secs > 0) AS eject_remaining_secs,
+               coalesce(r.route_health_status->>'state' = 'suspended', false) AS suspended,
+               r.route_health_status->>'reason' AS suspended_reason,
+               r.budget_status IS NOT NULL AND json_type(r.budget_status) = 'OBJECT' AS budget_blocked,
+               r.taken_at
+        FROM {model_routes} r
+        LEFT JOIN {providers} p ON lower(p.id) = lower(r.provider_id)
+    )
+    SELECT *,
+           route_enabled AND provider_found AND provider_enabled AND lit AS live,
+           route_enabled AND provider_found AND provider_enabled AND lit AND NOT provider_unhealthy AS available,
+           route_enabled AND provider_found AND provider_enabled AND lit
+             AND NOT ejected AND NOT suspended AND NOT provider_unhealthy AND NOT budget_blocked AS serving,
+           concat_ws(', ', CASE WHEN ejected THEN 'ejected' || coalesce(', ' || eject_remaining_secs || ' s left', '') END,
+                     CASE WHEN suspended THEN 'suspended' || coalesce(' (' || suspended_reason || ')', '') END,
+                     CASE WHEN provider_unhealthy THEN 'provider unhealthy' END,
+                     CASE WHEN budget_blocked THEN 'blocked by an exhausted budget' END) AS unavailable_because
+    FROM r""",
+    "Every model route with whether it can serve. live: enabled not false, on an existing provider whose "
+    "enabled is not false, and lit (a 1:1 row, or a custom alias whose 1:1 row on the same provider exists "
+    "and is enabled; otherwise it is dark). available: live and not provider_unhealthy (what the "
+    "configuration lets serve). serving: live and none of: ejected (a route_health entry on the "
+    "same provider_id and upstream_model with state ejected or suspended, or eject_remaining_secs above 0), "
+    "suspended (the route's own route_health_status.state is suspended, whatever its scope; recovering "
+    "still serves), provider_unhealthy (health_status unhealthy while enforce_health_check is not false), "
+    "budget_blocked (budget_status present: an exhausted blocking budget removed the route). A route with "
+    "no route-health entry and no route_health_status counts as healthy. unavailable_because lists the reasons.")
+
+LLM_ACCESS_POLICIES = Concept(
+    "llm_access_policies",
+    """
+    WITH a AS (
+        SELECT *,
+               coalesce(enabled, true) AS is_enabled,
+               coalesce(traffic_type, 'llm') AS traffic,
+               coalesce(traffic_type, 'llm') IN ('all', 'llm') AS covers_llm,
+               coalesce(json_array_length(targets), 0) AS target_count,
+               EXISTS (SELECT 1 FROM unnest(from_json(targets, '[{{"kind":"VARCHAR","alias":"VARCHAR","model":"VARCHAR"}}]')) u(t)
+                       WHERE u.t.kind IN ('model_alias', 'model')
+                         AND regexp_full_match(trim(CASE u.t.kind WHEN 'model_alias' THEN u.t.alias ELSE u.t.model END),
+                                               '\\*+')) AS admits_all,
+               """ + _SCOPE_EFFECTIVE + """ AS scope_effective
+        FROM {model_access}
+    )
+    SELECT *,
+           is_enabled AND covers_llm AND scope_effective AS in_force,
+           is_enabled AND covers_llm AND scope_effective AND policy_type = 'allowlist' AND NOT admits_all
+             AS restricting_allowlist
+    FROM a""",
+    "Every model-access policy with the LLM traffic it covers. is_enabled: enabled not false (missing = "
+    "true). traffic: traffic_type, missing = llm (the documented default); covers_llm: traffic llm or all "
+    "(an mcp policy does not govern models). scope_effective: the scope selects callers (group/role need a "
+    "non-blank scope_value, an empty string is no group; id scopes need a non-blank scope_id; the broad "
+    "user scope and org select everyone of their kind). target_count: number of targets (a denylist "
+    "with none blocks nothing). admits_all: a model_alias or model target that is only * characters. "
+    "in_force: is_enabled, covers_llm and scope_effective. restricting_allowlist: in force, an allowlist, "
+    "and not admits_all.")
+
+CONCEPTS = (RATE_LIMIT_CONTROLS, BUDGET_CONTROLS, SERVING_ROUTES, LLM_ACCESS_POLICIES)
