@@ -188,16 +188,19 @@ def test_drift_names_the_cause(tmp_path):
     assert diff_csv(diff).count("\naccess,,gained,") == 3
     assert diff_snapshots(d, "previous", "latest", families=["model_access"]).access is None
 
-    # the rules: GW-ACCESS-001 names the three principals that gained haiku (not eng, not the revoked
-    # K3); GW-SPEND-002 (max 1000) K2 alone (1,080,000 in 24 h; K1 80); GW-SPEND-001 nobody (every
-    # active key has a bounding control). The report carries the drift and the exposures.
+    # the rules: GW-ACCESS-001 reports the cause, D2, with the three principals that gained haiku
+    # (not eng, not the revoked K3); GW-SPEND-002 (max 1000) K2 alone (1,080,000 in 24 h; K1 80);
+    # GW-SPEND-001 nobody (every active key has a bounding control). The report carries both.
     from gwaudit.report.data import build_report_data
     from gwaudit.rules import audit
 
     result = audit(d, "latest")
     found = {(f.rule_id, f.resource_id) for f in result.findings}
-    assert {r for r in found if r[0] == "GW-ACCESS-001"} == {
-        ("GW-ACCESS-001", "org"), ("GW-ACCESS-001", "role:intern"), ("GW-ACCESS-001", f"api_key:{k2}")}
+    d2 = before["model_access"][2]["id"]
+    assert {r for r in found if r[0] == "GW-ACCESS-001"} == {("GW-ACCESS-001", d2)}
+    [msg] = [f.message for f in result.findings if f.rule_id == "GW-ACCESS-001"]
+    assert msg == ("3 principals (org, role:intern and 1 active key) can now reach 1 model that D2 denied "
+                   "before (haiku); now allowed by default (allow)")
     assert {r for r in found if r[0].startswith("GW-SPEND")} == {("GW-SPEND-002", k2)}
     data = build_report_data(d)
     assert [(a["change"], a["model"], a["scopes"], a["keys"]) for a in data.access_changes] == [
