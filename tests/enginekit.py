@@ -36,6 +36,15 @@ FROM providers WHERE enabled = false
 """
 
 
+def chosen(folder: Path, *patterns: str) -> list[Rule]:
+    """The rules of ``folder`` matching ``patterns`` (as ``--only``), as a whole catalog: an
+    audit with them is stored as the snapshot's audit (an ``only=`` selection would be partial,
+    and a partial audit is not stored)."""
+    from gwaudit.rules.engine import select_rules
+
+    return select_rules(catalog(folder), patterns)
+
+
 def catalog(folder: Path) -> list[Rule]:
     """The rules of ``folder`` plus the engine's own, without the built-in catalog (whose contents
     these tests must not depend on)."""

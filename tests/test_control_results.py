@@ -7,7 +7,7 @@ from gwaudit.db import Database
 from gwaudit.db.ingest import import_folder
 from gwaudit.report import build_report_data
 from gwaudit.resources import sample_snapshots
-from gwaudit.rules import audit
+from gwaudit.rules import audit, load_rules
 
 @pytest.fixture(scope="module")
 def audited(tmp_path_factory):
@@ -46,7 +46,7 @@ def test_a_database_from_before_the_table_is_filled_when_opened(audited, tmp_pat
     with copy.writer() as con:
         before = con.execute("SELECT count(*) FROM control_results").fetchone()[0]
         con.execute("DROP TABLE control_results")
-        con.execute("DELETE FROM schema_version WHERE version = 6")
+        con.execute("DELETE FROM schema_version WHERE version >= 6")
     with copy.reader() as con:
         assert con.execute("SELECT count(*) FROM control_results").fetchone()[0] == before > 0
 
@@ -54,7 +54,7 @@ def test_rerunning_an_audit_replaces_its_rows(audited):
     db, ids = audited
     with db.reader() as con:
         before = con.execute("SELECT count(*) FROM control_results WHERE snapshot_id = ?", [ids[-1]]).fetchone()[0]
-    audit(db, ids[-1], only=["GW-KEY-*"])
+    audit(db, ids[-1], rules=[r for r in load_rules() if r.id.startswith("GW-KEY-")])  # a smaller catalog
     with db.reader() as con:
         rows = con.execute("SELECT rule_ids FROM control_results WHERE snapshot_id = ?", [ids[-1]]).fetchall()
     assert 0 < len(rows) < before

@@ -81,7 +81,8 @@ def test_top_level_help_lists_exit_codes():
 
 def test_exit_code_table_matches_the_code():
     table = dict(re.findall(r"^\| (\d) \| (.+?) \|$", README, flags=re.M))
-    assert table.keys() == {"0", "1", "2", "3", "4", "5"}
+    assert table.keys() == {"0", "1", "2", "3", "4", "5", "6"}
+    assert int(next(k for k, v in table.items() if "no evidence" in v)) == errors.NoEvidence.exit_code
     assert int(next(k for k, v in table.items() if "authentication" in v)) == errors.AuthError.exit_code
     assert int(next(k for k, v in table.items() if "incomplete" in v)) == errors.IncompleteEvidence.exit_code
     assert int(next(k for k, v in table.items() if "usage" in v)) == errors.UsageError.exit_code

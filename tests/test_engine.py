@@ -12,7 +12,7 @@ import yaml
 from gwaudit.errors import ConfigError, UsageError
 from gwaudit.rules import audit, effective_params, fingerprint, load_rule_file, load_rules
 from gwaudit.timeutil import parse_ts
-from tests.enginekit import (KEY_AGE_SQL, NO_EXPIRY_SQL, TAKEN, catalog, org, rule_dict, snapshot, standard_rules,
+from tests.enginekit import (KEY_AGE_SQL, NO_EXPIRY_SQL, TAKEN, catalog, chosen, org, rule_dict, snapshot, standard_rules,
                              write_rule)
 from tests.factories.keys import api_key
 
@@ -125,11 +125,11 @@ def test_params_default_then_config_override(tmp_path, db):
     rules = tmp_path / "r"
     write_rule(rules, "T-AGE-001", KEY_AGE_SQL, params={"max_age_days": 90})
     snapshot(db)
-    default = audit(db, rules=catalog(rules), only=["T-AGE-001"])
+    default = audit(db, rules=chosen(rules, "T-AGE-001"))
     assert ids(default) == ["k-old"]
     assert "(limit 90)" in default.findings[0].message
     assert by_rule(default)["T-AGE-001"].params == {"max_age_days": 90}
-    stricter = audit(db, rules=catalog(rules), only=["T-AGE-001"], params={"T-AGE-001": {"max_age_days": 20}})
+    stricter = audit(db, rules=chosen(rules, "T-AGE-001"), params={"T-AGE-001": {"max_age_days": 20}})
     assert ids(stricter) == ["k-new", "k-old"]
     assert by_rule(stricter)["T-AGE-001"].params == {"max_age_days": 20}
     con = duckdb.connect(str(db), read_only=True)
@@ -171,7 +171,7 @@ def test_unavailable_family_is_empty_not_an_error(tmp_path, db):
     write_rule(rules, "T-SM-001", "SELECT id AS resource_id, model_alias AS resource_name, 'x' AS message "
                                   "FROM smart_models", families=["smart_models"])
     snapshot(db, unavailable=["smart_models"])
-    result = audit(db, rules=catalog(rules), only=["T-SM-001"])
+    result = audit(db, rules=chosen(rules, "T-SM-001"))
     assert by_rule(result)["T-SM-001"].status == "pass" and result.exit_code == 0
 
 
@@ -283,7 +283,7 @@ def test_reaudit_replaces_the_snapshot_rows(tmp_path, db):
                    [sid]) == [(3, 3)]
     assert _stored(db, "SELECT count(*) FROM rule_results WHERE snapshot_id = ?", [sid]) == [(5,)]
     # a re-audit with fewer rules leaves only what this audit found
-    audit(db, rules=catalog(rules), only=["T-EXP-001"])
+    audit(db, rules=chosen(rules, "T-EXP-001"))
     assert _stored(db, "SELECT rule_id, resource_id FROM findings") == [("T-EXP-001", "k-forever")]
     assert _stored(db, "SELECT rule_id FROM latest_findings") == [("T-EXP-001",)]
 
@@ -291,7 +291,7 @@ def test_reaudit_replaces_the_snapshot_rows(tmp_path, db):
 def test_stored_rows_carry_every_finding_field(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     sid = snapshot(db)
-    result = audit(db, rules=catalog(rules), only=["T-AGE-001"])
+    result = audit(db, rules=chosen(rules, "T-AGE-001"))
     con = duckdb.connect(str(db), read_only=True)
     cur = con.execute("SELECT * FROM findings")
     row = dict(zip([d[0] for d in cur.description], cur.fetchone()))
@@ -323,7 +323,7 @@ def test_first_seen_across_three_snapshots_in_any_audit_order(tmp_path, db):
         ("k1", parse_ts("2026-09-01T00:00:00Z")), ("k2", parse_ts("2026-10-01T00:00:00Z"))]
     assert audit(db, s3, rules=catalog(rules), store=False).findings[0].first_seen == parse_ts("2026-09-01T00:00:00Z")
     # re-auditing s1 without the rule drops its finding: later rows now first saw k1 in s2
-    audit(db, s1, rules=catalog(rules), skip=["T-EXP-001"])
+    audit(db, s1, rules=[r for r in catalog(rules) if r.id != "T-EXP-001"])
     assert _stored(db, "SELECT DISTINCT first_seen FROM findings WHERE resource_id = 'k1'") == [
         (parse_ts("2026-10-01T00:00:00Z"),)]
 
@@ -369,13 +369,13 @@ def test_json_shape_is_exactly_the_design(tmp_path, db):
     rules = standard_rules(tmp_path / "r")
     snapshot(db)
     out = audit(db, rules=catalog(rules), fail_on="high").to_dict()
-    assert list(out) == ["snapshot", "summary", "rules", "findings"]
+    assert list(out) == ["snapshot", "rule_selection", "summary", "rules", "findings"]
     assert {"id", "taken_at", "status"} <= set(out["snapshot"])
     assert out["summary"]["by_severity"]["critical"] == {"fail": 1, "waived": 0}
     assert out["summary"]["by_status"] == {"fail": 3, "waived": 0}
-    assert out["summary"]["rules"] == {"evaluated": 5, "passed": 2, "failed": 3, "error": 0}
+    assert out["summary"]["rules"] == {"evaluated": 5, "passed": 2, "failed": 3, "error": 0, "skipped": 0}
     for r in out["rules"]:
-        assert list(r) == ["rule_id", "status", "checked", "failed", "error"]
+        assert list(r) == ["rule_id", "status", "checked", "failed", "error", "reason"]
     for f in out["findings"]:
         assert list(f) == ["fingerprint", "rule_id", "title", "severity", "status", "family", "resource_id",
                            "resource_name", "message", "evidence", "frameworks", "snapshot_id", "first_seen",
@@ -397,20 +397,20 @@ def test_needs_previous_compares_with_the_previous_snapshot(tmp_path, db):
     rules = tmp_path / "r"
     write_rule(rules, "T-NEW-001", NEW_KEYS_SQL, needs_previous=True)
     s1 = snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN)]}, taken_at="2026-11-01T00:00:00Z")
-    only = audit(db, s1, rules=catalog(rules), only=["T-NEW-001"])
+    only = audit(db, s1, rules=chosen(rules, "T-NEW-001"))
     res = by_rule(only)["T-NEW-001"]
-    assert (res.status, res.note, only.findings) == ("pass", "no previous snapshot to compare", [])
+    assert (res.status, res.note, only.findings) == ("skip", "no previous snapshot to compare", [])
     s2 = snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN),
                                     api_key("two", id="k2", created_at=TAKEN)]},
                   taken_at="2026-11-02T00:00:00Z")
-    second = audit(db, s2, rules=catalog(rules), only=["T-NEW-001"])
+    second = audit(db, s2, rules=chosen(rules, "T-NEW-001"))
     assert ids(second) == ["k2"] and second.findings[0].message == f"key two was added since snapshot {s1}"
     assert second.snapshot["previous_id"] == s1
     # a snapshot stored later but taken earlier is not "previous" for s2 ... but it is for nothing else
     s0 = snapshot(db, {"api_keys": []}, taken_at="2026-10-01T00:00:00Z")
-    assert ids(audit(db, s2, rules=catalog(rules), only=["T-NEW-001"])) == ["k2"]
-    assert ids(audit(db, s1, rules=catalog(rules), only=["T-NEW-001"])) == ["k1"]
-    assert audit(db, s0, rules=catalog(rules), only=["T-NEW-001"]).rules[0].note is not None
+    assert ids(audit(db, s2, rules=chosen(rules, "T-NEW-001"))) == ["k2"]
+    assert ids(audit(db, s1, rules=chosen(rules, "T-NEW-001"))) == ["k1"]
+    assert audit(db, s0, rules=chosen(rules, "T-NEW-001")).rules[0].note is not None
 
 
 def test_needs_previous_with_a_failed_family_in_the_previous_snapshot_is_an_error(tmp_path, db):
@@ -418,7 +418,7 @@ def test_needs_previous_with_a_failed_family_in_the_previous_snapshot_is_an_erro
     write_rule(rules, "T-NEW-001", NEW_KEYS_SQL, needs_previous=True)
     s1 = snapshot(db, {}, taken_at="2026-11-01T00:00:00Z", failed=["api_keys"])
     snapshot(db, {"api_keys": [api_key("one", id="k1", created_at=TAKEN)]}, taken_at="2026-11-02T00:00:00Z")
-    result = audit(db, rules=catalog(rules), only=["T-NEW-001"])
+    result = audit(db, rules=chosen(rules, "T-NEW-001"))
     assert result.rules[0].status == "error" and result.exit_code == 4
     assert result.rules[0].error == f"family api_keys was not collected in the previous snapshot {s1}: " \
                                     "simulated failure"
@@ -447,7 +447,7 @@ def test_evidence_keeps_types_and_one_finding_per_resource(tmp_path, db):
         FROM api_keys, range(2) r(n)""")   # two rows per key: one finding each, the first by message
     k = api_key("one", id="k1", created_at="2026-01-05T10:00:00Z", scopes=["read"])
     snapshot(db, {"api_keys": [k]})
-    result = audit(db, rules=catalog(rules), only=["T-EV-001"])
+    result = audit(db, rules=chosen(rules, "T-EV-001"))
     (f,) = result.findings
     assert f.message == "issue 0" and result.rules[0].failed == 1
     assert f.evidence == {"raw": k, "created_at": "2026-01-05T10:00:00Z", "later": "2026-01-05T10:00:00.000001Z",

@@ -178,4 +178,4 @@ def test_gwaudit_run_replaces_latest_as_a_whole(tmp_path):
     assert report["snapshot"]["id"] == 2 and report["snapshot"]["status"] == "complete"
     assert json.loads((latest / "findings.json").read_text())["snapshot"]["id"] == 2
     assert sorted(p.name for p in latest.iterdir()) == ["changes.csv", "findings.csv", "findings.json",
-                                                        "inventory", "report.json"]
+                                                        "inventory", "report.json", "rules.csv"]

@@ -48,7 +48,7 @@ def test_a_quarter_is_audited_first_and_rendered_in_every_format(quarter, sample
     names = sorted(p.name for p in result.paths)
     stem = f"{data.org.split('.')[0]}-2026-q4-s{data.snapshot.id}"  # named for the period
     assert names == sorted([f"{stem}-report.html", f"{stem}-report.pdf", f"{stem}-findings.csv",
-                            f"{stem}-changes.csv", f"{stem}-inventory", f"{stem}-report.json",
+                            f"{stem}-rules.csv", f"{stem}-changes.csv", f"{stem}-inventory", f"{stem}-report.json",
                             f"{stem}-findings.json"])
     with Database(sample_db).reader() as con:
         stored = con.execute("SELECT count(*) FROM findings WHERE snapshot_id = ?", [data.snapshot.id]).fetchone()[0]

@@ -42,7 +42,7 @@ def test_making_the_same_report_again_says_it_replaces_the_file(sample_db, tmp_p
     _report(sample_db, tmp_path, "--format", "csv", capsys=capsys)
     _, err = _report(sample_db, tmp_path, "--format", "csv", capsys=capsys)
     assert f"replacing {tmp_path / 'northwind-2026-11-27-s2-findings.csv'}" in err
-    assert err.count("replacing") == 3  # findings.csv, changes.csv, the inventory folder once, not per file
+    assert err.count("replacing") == 4  # findings.csv, rules.csv, changes.csv, the inventory folder once, not per file
 
 
 def test_org_name_sets_file_names_headers_and_pdf_metadata(sample_db, tmp_path, capsys):

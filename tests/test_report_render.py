@@ -178,7 +178,7 @@ def test_changes_csv_one_row_per_changed_field() -> None:
 def test_json_outputs_have_the_audit_shape_plus_period_and_changes() -> None:
     data = report_data(20, incomplete=True)
     audit = json.loads(tables.findings_json(data))
-    assert set(audit) == {"snapshot", "summary", "rules", "findings"}
+    assert set(audit) == {"snapshot", "rule_selection", "summary", "rules", "findings"}
     assert audit["findings"][0].keys() >= {"fingerprint", "rule_id", "severity", "status", "frameworks",
                                            "first_seen", "waiver", "evidence"}
     full = json.loads(tables.report_json(data))

@@ -63,3 +63,89 @@ def test_every_concept_is_documented_and_renders():
         assert len(c.doc) > 40, c.name
         assert c.render().strip().upper().startswith(("SELECT", "WITH")), c.name
         assert '"prev_' in c.render("prev_"), c.name
+
+
+# ---------------------------------------------------------------- route_prices
+
+from tests.factories.ids import NOW  # noqa: E402
+from tests.factories.pricing import default_price, history, price, version  # noqa: E402
+from tests.factories.providers import provider  # noqa: E402
+from tests.factories.routes import route  # noqa: E402
+
+
+def _prices(tmp_path, data, taken_at=NOW):
+    db = Database(tmp_path / "p.duckdb")
+    store_snapshot(db, data, taken_at=taken_at, folder=tmp_path / "pf")
+    with db.reader() as con:
+        cur = con.execute("SELECT * FROM route_prices ORDER BY model_alias")
+        cols = [d[0] for d in cur.description]
+        return {r[cols.index("model_alias")]: dict(zip(cols, r)) for r in cur.fetchall()}
+
+
+def test_route_prices_follows_the_gateway_resolution_order(tmp_path):
+    p = provider("openai", catalog_slug="openai")
+    other = provider("other", model_provider="anthropic", catalog_slug="anthropic")
+    routes = [route(p, "inst"), route(p, "cat"), route(p, "gen-x"), route(p, "dflt"), route(p, "nothing"),
+              route(other, "gen-y")]
+    data = {"providers": [p, other], "model_routes": routes, "model_pricing": [
+        price("inst", 9, 9, provider_id=p["id"]),
+        price("inst", 1, 1, model_provider=None),              # loses to the instance rule
+        price("cat", 2, 3, catalog_slug="openai", model_provider=None),
+        price("cat*", 7, 7),                                   # org-wide loses to the catalog rule
+        price("gen-*", 4, 5),                                  # model_provider openai: not for 'other'
+        price("gen-x", 6, 6),                                  # exact beats the wildcard in a tier
+    ], "model_pricing_defaults": [default_price("dflt*", "openai", input_cost_per_million_tokens=8,
+                                                currency="EUR")]}
+    got = _prices(tmp_path, data)
+    assert (got["inst"]["resolved_source"], got["inst"]["input_cost_per_million_tokens"]) == ("org_instance", 9)
+    assert (got["cat"]["resolved_source"], got["cat"]["output_cost_per_million_tokens"]) == ("org_catalog", 3)
+    assert (got["gen-x"]["resolved_source"], got["gen-x"]["input_cost_per_million_tokens"]) == ("org_generic", 6)
+    assert got["gen-x"]["input_cost_per_token"] == pytest.approx(6e-6)
+    assert (got["dflt"]["resolved_source"], got["dflt"]["currency"]) == ("barndoor_default", "EUR")
+    assert got["inst"]["currency"] == "USD"
+    for alias in ("nothing", "gen-y"):
+        assert got[alias]["resolved_source"] == "none" and got[alias]["unpriced"], alias
+        assert got[alias]["input_cost_per_million_tokens"] is None
+    assert not any(got[a]["unpriced"] for a in ("inst", "cat", "gen-x", "dflt"))
+
+
+def test_route_prices_billed_version_comes_from_history(tmp_path):
+    p = provider("openai")
+    live = price("a", 1, 1)
+    later = price("b", 1, 1, effective_from="2099-01-01T00:00:00Z")   # only scheduled: prices nothing
+    gone = price("c", 1, 1)
+    data = {"providers": [p], "model_routes": [route(p, "a"), route(p, "b"), route(p, "c"), route(p, "d")],
+            "model_pricing": [live, later],
+            "model_pricing_history": history(
+                (live, [live, version(live, "2026-05-02T00:00:00Z", 3, 3),
+                        version(live, "2099-01-01T00:00:00Z", 5, 5)]),
+                (gone, [gone, version(gone, "2026-05-03T00:00:00Z", 1, 1, is_archived=True)]))}
+    got = _prices(tmp_path, data)
+    # the latest version in force wins, not the list row nor the scheduled one
+    assert got["a"]["input_cost_per_million_tokens"] == 3 and not got["a"]["unpriced"]
+    assert got["b"]["unpriced"] and got["c"]["unpriced"] and got["d"]["unpriced"]
+
+
+def test_route_prices_gateway_none_and_unmetered_providers(tmp_path):
+    p, free = provider("openai"), provider("free", billing_mode="not_metered")
+    missing = route(p, "orphan", provider_id="no-such-provider")
+    bare = route(p, "bare")
+    del bare["effective_pricing"]
+    data = {"providers": [p, free],
+            "model_routes": [route(p, "said-none", pricing_source="none"), route(free, "local", pricing_source="none"),
+                             missing, bare],
+            "model_pricing": [price("*")]}
+    got = _prices(tmp_path, data)
+    # a matching rule does not override the gateway's own word that it bills $0
+    assert got["said-none"]["price_found"] and got["said-none"]["unpriced"]
+    assert got["said-none"]["input_cost_per_million_tokens"] is None
+    assert (got["local"]["unpriced"], got["local"]["resolved_source"], got["local"]["input_cost_per_million_tokens"]) == (
+        False, "not_metered", 0)
+    assert got["orphan"]["provider_found"] is False and got["orphan"]["provider_enabled"] and got["orphan"]["metered"]
+    assert got["bare"]["gateway_source"] is None and not got["bare"]["unpriced"]
+
+
+def test_concepts_declare_the_families_they_read():
+    by = {c.name: c for c in CONCEPTS}
+    assert by["route_prices"].families() == {"model_routes", "providers", "model_pricing",
+                                             "model_pricing_history", "model_pricing_defaults"}

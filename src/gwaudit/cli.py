@@ -3,7 +3,7 @@
 No business logic lives here: each command opens the database once (:class:`gwaudit.db.Database`),
 calls one library function and prints its result; styling (colour) is added here. Exit codes
 (README, docs/architecture.md): 0 ok, 1 findings at or above --fail-on, 2 usage/configuration,
-3 authentication/permission, 4 incomplete evidence, 5 other runtime failure.
+3 authentication/permission, 4 incomplete evidence, 5 other runtime failure, 6 no evidence collected.
 """
 
 from __future__ import annotations
@@ -97,7 +97,8 @@ def cli(ctx: click.Context, db: Path | None, config_path: Path | None, wait: flo
 
     Exit codes: 0 ok; 1 findings at or above --fail-on; 2 usage or configuration error;
     3 authentication or permission refused (nothing stored); 4 evidence incomplete;
-    5 other runtime failure (database locked past --wait, disk, internal error).
+    5 other runtime failure (database locked past --wait, disk, internal error);
+    6 no evidence: collection reached no family (nothing stored).
     """
     from .logsetup import setup
 
@@ -130,7 +131,23 @@ def token_options(f: Callable) -> Callable:
     return f
 
 
+def _set_wait(ctx: click.Context, param: click.Parameter, value: float | None) -> None:
+    """``run --wait`` / ``collect --wait``: the same as the global ``--wait``, given after the command."""
+    if value is None:
+        return
+    c = ctx.find_object(Ctx)
+    if c is not None:
+        c.db.wait = value
+        c.db.lock.wait = value
+
+
 def api_options(f: Callable) -> Callable:
+    f = click.option("--wait", type=click.FloatRange(min=0), default=None, expose_value=False, callback=_set_wait,
+                     help="Seconds to wait for another process holding the database before exit 5 "
+                          "[config database.wait; default 30].")(f)
+    f = click.option("--store-unreached", is_flag=True, expose_value=False, callback=_remember,
+                     help="Store a collection that reached no family (an empty, incomplete snapshot) instead of "
+                          "refusing it with exit 6.")(f)
     f = click.option("--max-retry-time", type=click.FloatRange(min=0), default=None,
                      help="Seconds one request keeps retrying before its family is marked failed [60].")(f)
     f = click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
@@ -151,7 +168,9 @@ def collect_options_from(c: Ctx, base_url: str | None, concurrency: int | None, 
         base_url=base_url or api.base_url or "",
         concurrency=concurrency or api.concurrency,
         timeout=timeout or api.timeout,
-        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time)
+        max_retry_seconds=api.max_retry_seconds if max_retry_time is None else max_retry_time,
+        store_unreached=bool(click.get_current_context().meta.get("gwaudit.store_unreached")),
+        limits=c.config.limits.limits())
 
 
 def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> Any:
@@ -167,16 +186,19 @@ def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> An
 @api_options
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the snapshot folder (manifest.json + bodies, SHA-256 per file) here.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
+              help="Write a Prometheus textfile about this collection, atomically [env GWAUDIT_METRICS_FILE].")
 @format_option("text", "json", default="text")
 @pass_ctx
 def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
                 concurrency: int | None, timeout: float | None, max_retry_time: float | None,
-                export_dir: Path | None, fmt: str) -> None:
+                export_dir: Path | None, metrics_file: Path | None, fmt: str) -> None:
     """Snapshot every resource family from the admin API into the database.
 
     The token comes from GWAUDIT_TOKEN, --token-file or --token-command (never the command line).
     Exit 3 when the API refuses the token or role (nothing stored); exit 4 when a family could not
-    be collected (the snapshot is stored, marked incomplete).
+    be collected (the snapshot is stored, marked incomplete); exit 6 when no family at all could be
+    collected (wrong URL, unreachable host, not a gateway: nothing stored).
     """
     from .collector import collect, incomplete_error
     from .output import dumps
@@ -185,7 +207,22 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
     opts.api_root()  # validate before resolving the token
     token = token_from(c, token_file, token_command)
     opts.on_progress = c.progress("collecting")
-    result = collect(c.db, opts, token, export_dir=export_dir)
+    if metrics_file is None:
+        result = collect(c.db, opts, token, export_dir=export_dir)
+    else:
+        import time
+
+        from .metrics import write_collect_metrics
+
+        started = time.monotonic()
+        try:
+            result = collect(c.db, opts, token, export_dir=export_dir)
+        except GwauditError as exc:
+            write_collect_metrics(metrics_file, c.db, exit_code=exc.exit_code, duration=time.monotonic() - started)
+            raise
+        err = incomplete_error(result)
+        write_collect_metrics(metrics_file, c.db, exit_code=err.exit_code if err else 0,
+                              duration=time.monotonic() - started, stored=result.stored)
     report = result.report
     if fmt == "json":
         click.echo(dumps({"snapshot_id": result.stored.snapshot_id, "taken_at": result.stored.taken_at,
@@ -214,12 +251,13 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
 def import_cmd(c: Ctx, folder: Path) -> None:
     """Store a snapshot folder (manifest.json plus one file per endpoint).
 
-    Every file's SHA-256 is checked against the manifest; a mismatch or a malformed file is an
-    error naming the file, and nothing is stored.
+    Every file's SHA-256 is checked against the manifest; a mismatch, a malformed file, a symbolic
+    link, a file or folder over the [limits], a duplicate JSON key, a taken_at in the future or
+    evidence that contradicts itself is an error (exit 2) naming the file, and nothing is stored.
     """
     from .db.ingest import import_folder
 
-    result = import_folder(c.db, folder)
+    result = import_folder(c.db, folder, limits=c.config.limits.limits())
     c.echo(result.summary())
     if not result.complete:
         raise_incomplete(result.failed)
@@ -414,6 +452,9 @@ def _soc2_scope(flag: str | None, configured: list[str]) -> list[str]:
                                        "(header X-Gwaudit-Signature) [config notify.hmac_secret_file].")
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the collected snapshot folder here.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
+              help="Write a Prometheus textfile (node_exporter textfile collector) about this run, atomically "
+                   "[env GWAUDIT_METRICS_FILE].")
 @click.option("--soc2-categories", metavar="LIST",
               help="SOC 2 categories the compliance matrix covers, comma-separated, security always among them: "
                    "security,availability,processing_integrity,confidentiality,privacy [config "
@@ -423,7 +464,8 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
             concurrency: int | None, timeout: float | None, max_retry_time: float | None,
             rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None, formats: tuple[str, ...],
             out_dir: Path | None, classification: str | None, org_name: str | None, notify_webhook: str | None,
-            notify_format: str | None, export_dir: Path | None, soc2_categories: str | None) -> None:
+            notify_format: str | None, export_dir: Path | None, metrics_file: Path | None,
+            soc2_categories: str | None) -> None:
     """Collect, audit (with waivers), report, prune and notify in one step, for cron.
 
     Holds the database for the whole run: an overlapping run waits --wait seconds, then exits 5
@@ -450,8 +492,8 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, export_dir=export_dir,
-        on_pdf_progress=c.progress("rendering PDF (pages)")), echo=c.echo)
-    c.echo(f"run finished: {result.summary['status']} (exit {result.exit_code})")
+        metrics_file=metrics_file, on_pdf_progress=c.progress("rendering PDF (pages)"),
+        lake_dir=cfg.lake.dir, lake_org_id=cfg.lake.org_id), echo=c.echo)
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)
 
@@ -759,17 +801,25 @@ def _rules_dir_option(f: Callable) -> Callable:
               help="Evaluate only rules whose id matches (glob, e.g. 'GW-KEY-*') or that read this family; "
                    "repeatable, comma lists ok.")
 @click.option("--skip", multiple=True, metavar="PATTERN", help="Leave out matching rules (as --only).")
+@click.option("--store-partial", is_flag=True,
+              help="With --only/--skip: keep this partial audit apart (partial_audits); it never replaces the "
+                   "snapshot's audit. Without it a partial audit is printed, not stored.")
 @click.option("--format", "fmt", type=FormatChoice(stream_formats), default="table", show_default=True,
               help="Output on stdout; gwaudit formats lists them.")
 @pass_ctx
 def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path | None, fail_on: str | None,
-              only: tuple[str, ...], skip: tuple[str, ...], fmt: str) -> None:
+              only: tuple[str, ...], skip: tuple[str, ...], store_partial: bool, fmt: str) -> None:
     """Evaluate the rules on a snapshot, store the findings and print them.
 
     "Now" is the snapshot's taken_at, so re-auditing an old snapshot gives the same answer;
     re-auditing replaces that snapshot's stored findings. Exit 4 when a rule could not be
     evaluated (e.g. its family was not collected), else 1 when --fail-on is reached, else 0;
     the findings are printed and stored in every case.
+
+    A partial audit (--only/--skip leave out some rule) is printed but not stored: it never
+    replaces the snapshot's audit, which reports, diff and run read. --store-partial keeps it
+    apart (partial_audits). A rule whose precondition does not hold (no previous snapshot to
+    compare with) is skipped, with its reason: never counted as passed.
     """
     from .errors import IncompleteEvidence
     from .formats import REGISTRY, RenderContext
@@ -778,9 +828,15 @@ def audit_cmd(c: Ctx, snapshot: str, rules_dirs: tuple[Path, ...], waivers: Path
 
     result = audit(c.db, snapshot, rules_dirs=[*c.config.rules.dirs, *rules_dirs], params=c.config.rule_params(),
                    waivers=waivers or c.config.waivers.file, only=only, skip=skip,
-                   fail_on=fail_on or c.config.audit.fail_on)
+                   fail_on=fail_on or c.config.audit.fail_on, store_partial=store_partial)
     text = REGISTRY[fmt].render_stream(from_audit(result), RenderContext(style=click.style))
     click.echo(text, nl=not text.endswith("\n"))
+    if result.partial:
+        sel = result.selection
+        where = (f"stored apart as partial audit {sel.partial_id} (partial_audits)" if result.stored == "partial"
+                 else "not stored (--store-partial keeps it apart)")
+        click.echo(f"partial audit: {sel.rules_evaluated} of {sel.rules_loaded} rules; {where}; the snapshot's "
+                   "stored audit is unchanged", err=True)
     if result.errors:
         raise IncompleteEvidence.rules([r.rule.id for r in result.errors])
     if result.exit_code:
@@ -844,16 +900,52 @@ def rules_show_cmd(c: Ctx, rule_id: str, rules_dirs: tuple[Path, ...], fmt: str)
 
 # ---------------------------------------------------------------- entry point
 
+from .cli_fleet import register as _register_lake; _register_lake(cli)  # noqa: E402,E702 export, fleet
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every error is printed through :func:`gwaudit.redact.redact` (the log
     formatters redact :class:`GwauditError` messages, this function everything else). The
     catalog the configuration names is in force for this invocation only."""
     from .frameworks import use_catalog_dir
 
+    restore = _terminate_gracefully()
     try:
         return _main(argv)
     finally:
         use_catalog_dir(None)
+        restore()
+
+
+def _terminate_gracefully() -> Callable[[], None]:
+    """SIGTERM (systemd stopping the unit, a Kubernetes pod deleted, ``timeout``): remove this
+    process's temporary files and lock holder file, say so, and exit 143 at once. Not an
+    exception unwinding the stack: raised inside DuckDB or a thread pool it would surface as some
+    other error. What was being written is discarded as after a crash (a snapshot is stored
+    whole or not at all). Returns a function restoring the previous handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    try:
+        previous = signal.getsignal(signal.SIGTERM)
+        if previous not in (signal.SIG_DFL, None):
+            return lambda: None
+
+        def handler(signum: int, frame: Any) -> None:
+            from .lock import terminate_cleanup
+
+            try:
+                terminate_cleanup()
+                sys.stderr.write("terminated (SIGTERM): nothing partial was stored\n")
+                sys.stderr.flush()
+            finally:
+                os._exit(128 + signal.SIGTERM)
+        signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 def _main(argv: list[str] | None) -> int:
@@ -881,8 +973,11 @@ def _main(argv: list[str] | None) -> int:
         exc.show(file=buf)
         click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
-    except click.Abort:
-        click.echo("aborted", err=True)
+    except click.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C, which click turns into Abort
+            click.echo("interrupted: nothing partial was stored", err=True)
+        else:
+            click.echo("aborted", err=True)
         return 130
     except KeyboardInterrupt:
         click.echo("interrupted: nothing partial was stored", err=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -31,11 +32,12 @@ from . import families as fam
 from .auth import Token, check_token
 from .db import Database
 from .db.ingest import StoreResult, store_folder
-from .errors import IncompleteEvidence, UsageError
-from .fetch import PARENTS, Abort, Client, Fetcher, Outcome
+from .errors import IncompleteEvidence, NoEvidence, UsageError
+from .fetch import PARENTS, Abort, Client, Fetcher, Outcome, group_errors
 from .fetch import describe_error  # noqa: F401 - part of this module's interface
+from .lock import register_temp, unregister_temp
 from .redact import redact_bytes
-from .snapshot import FamilyStatus, FolderWriter, load_folder
+from .snapshot import FamilyStatus, FolderWriter, Limits, load_folder
 from .timeutil import utcnow
 
 
@@ -52,6 +54,8 @@ class CollectOptions:
     clock: Callable[[], datetime] = utcnow
     on_progress: Callable[[int, int], None] | None = None
     seed: int | None = None  # jitter seed, for reproducible tests
+    store_unreached: bool = False  # store a collection that reached no family (normally refused, exit 6)
+    limits: Limits = field(default_factory=Limits)  # response body size and JSON depth ([limits])
 
     def api_root(self) -> str:
         return api_root(self.base_url)
@@ -131,10 +135,49 @@ class CollectReport:
     seconds: float
     org_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    answers: dict[str, tuple[int | None, bool]] = field(default_factory=dict)
+    """Top-level family -> (final HTTP status or None, whether an error body was JSON)."""
+    api_root: str = ""
 
     @property
     def failed(self) -> list[str]:
         return sorted(n for n, s in self.families.items() if s.status == "failed")
+
+    @property
+    def reached(self) -> bool:
+        """Whether any family was collected at all."""
+        return any(s.status == "ok" for s in self.families.values())
+
+    def no_evidence(self) -> NoEvidence:
+        """The one error for a collection that reached no family: the URL, the likely cause."""
+        root = self.api_root
+        host = urlsplit(root).netloc
+        statuses = [st for st, _ in self.answers.values()]
+        errors = [(n, s.error) for n, s in sorted(self.families.items()) if s.status != "ok" and s.error]
+        groups = sorted(group_errors(errors), key=lambda g: -len(g[0]))
+        first = f" ({groups[0][1]})" if groups else ""
+        if statuses and all(st is None for st in statuses):
+            cause = (f"{host} is unreachable: no connection could be made{first}",
+                     "check the host name and port, that the gateway is up, and any proxy or firewall between")
+        elif statuses and all(st == 404 for st in statuses):
+            if any(is_json for _, is_json in self.answers.values()):
+                cause = (f"wrong base URL: {host} answers, but every endpoint under {urlsplit(root).path} is "
+                         "404 (not found)",
+                         "give the gateway's host root (https://<org>.platform.barndoor.ai) or its "
+                         f"...{fam.API_ROOT} root")
+            else:
+                cause = (f"not a Barndoor gateway (or a wrong base URL): every endpoint answered 404 without "
+                         "the gateway's JSON error body",
+                         "check --base-url / api.base_url: it should name your Barndoor gateway's host, "
+                         f"e.g. https://<org>.platform.barndoor.ai (the API lives under {fam.API_ROOT})")
+        elif statuses and all(st is not None and st < 500 for st in statuses):
+            cause = (f"not a Barndoor gateway: {host} answers, but not with the admin API's JSON{first}",
+                     "check --base-url / api.base_url: it should name your Barndoor gateway's host")
+        else:
+            cause = (f"every family failed{first}",
+                     "the gateway may be down or overloaded: rerun later, or check its health")
+        return NoEvidence(f"collection from {root} reached no family: {cause[0]}; nothing was stored",
+                          hint=cause[1] + " (--store-unreached stores such an empty, incomplete snapshot anyway)")
 
 
 async def collect_to_folder(opts: CollectOptions, token: Token, folder: Path) -> CollectReport:
@@ -160,9 +203,12 @@ async def collect_to_folder(opts: CollectOptions, token: Token, folder: Path) ->
                 raise abort.error from None
     _count_deferred(writer)
     org_id = _org_id(token, run.parent_items)
+    report = CollectReport(folder, taken_at, writer.families, fetcher.requests, fetcher.retries,
+                           time.monotonic() - started, org_id, answers=run.answers, api_root=root)
+    if not report.reached and not opts.store_unreached:
+        return report  # nothing to finish: collect() refuses to store it
     writer.finish(taken_at=taken_at, base_url=root, org_id=org_id)
-    return CollectReport(folder, taken_at, writer.families, fetcher.requests, fetcher.retries,
-                         time.monotonic() - started, org_id)
+    return report
 
 
 class _Run:
@@ -172,6 +218,7 @@ class _Run:
         self.opts = opts
         self.spool = spool
         self.parent_items: dict[str, list[dict[str, Any]]] = {}
+        self.answers: dict[str, tuple[int | None, bool]] = {}
         self.done = 0
         self.total = len(fam.top_level())
 
@@ -206,6 +253,7 @@ class _Run:
             self._progress()
 
     def _record(self, family: fam.Family, out: Outcome) -> None:
+        self.answers[family.name] = (out.status, _is_json(out.body) if not out.ok else True)
         if out.ok:
             items = out.items or []
             if family.name in PARENTS:
@@ -286,6 +334,16 @@ class _Run:
                                                        item_count=count, index=index))
 
 
+def _is_json(body: bytes | None) -> bool:
+    if not body:
+        return False
+    try:
+        json.loads(body)
+    except ValueError:
+        return False
+    return True
+
+
 def _org_id(token: Token, items: dict[str, list[dict[str, Any]]]) -> str | None:
     claims = token.claims() or {}
     for key in ("org_id", "organization_id", "org"):
@@ -319,11 +377,16 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
                              hint="choose a new or empty folder; an export is never merged into another")
         spool = export_dir
     else:
-        spool = Path(tempfile.mkdtemp(prefix="gwaudit-collect-"))
+        cleanup_spools()
+        spool = Path(tempfile.mkdtemp(prefix=f"{SPOOL_PREFIX}{os.getpid()}-"))
     keep = export_dir is not None
+    if not keep:
+        register_temp(spool)
     try:
         report = asyncio.run(collect_to_folder(opts, token, spool))
-        folder = load_folder(spool, parse=False)
+        if not report.reached and not opts.store_unreached:
+            raise report.no_evidence()
+        folder = load_folder(spool, parse=False, limits=opts.limits)
         stored = store_folder(db, folder, source="api")
     except BaseException:
         keep = False  # a partial export must not look like a snapshot folder
@@ -331,7 +394,44 @@ def collect(db: Database | Path | str, opts: CollectOptions, token: Token, *,
     finally:
         if not keep:
             shutil.rmtree(spool, ignore_errors=True)
+        unregister_temp(spool)
     return CollectResult(report, stored, export_dir)
+
+
+SPOOL_PREFIX = "gwaudit-collect-"
+"""Temporary folders of a collection: ``gwaudit-collect-<pid>-<random>`` in the temp directory."""
+
+
+def cleanup_spools(tmp: Path | None = None) -> list[Path]:
+    """Remove the temporary folders of collections killed before they could (SIGKILL, power cut):
+    only folders of this user whose owning pid no longer runs (folders named without a pid, by
+    older versions, once a day old)."""
+    import re
+
+    from .lock import pid_alive
+
+    tmp = Path(tmp or tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = [p for p in tmp.iterdir() if p.name.startswith(SPOOL_PREFIX)]
+    except OSError:
+        return removed
+    for p in entries:
+        try:
+            st = p.lstat()
+        except OSError:
+            continue
+        if p.is_symlink() or not p.is_dir() or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            continue
+        m = re.match(rf"^{re.escape(SPOOL_PREFIX)}(\d+)-", p.name)
+        if m:
+            if pid_alive(int(m.group(1))):
+                continue
+        elif time.time() - st.st_mtime < 86400:
+            continue
+        shutil.rmtree(p, ignore_errors=True)
+        removed.append(p)
+    return removed
 
 
 def incomplete_error(result: CollectResult) -> IncompleteEvidence | None:

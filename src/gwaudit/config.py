@@ -125,6 +125,27 @@ class NotifyConfig(_Section):
     hmac_secret_file: Optional[Path] = None
 
 
+class LimitsConfig(_Section):
+    """What gwaudit accepts from a snapshot folder and from the gateway (``[limits]``)."""
+
+    max_file_mb: float = Field(default=64, gt=0, description="one body file, and one HTTP response body")
+    max_folder_mb: float = Field(default=1024, gt=0, description="all files of one snapshot folder")
+    max_json_depth: int = Field(default=64, ge=2, le=500, description="arrays and objects nested in one body")
+    max_clock_skew_seconds: float = Field(default=300, ge=0,
+                                          description="how far in the future an imported taken_at may be")
+
+    def limits(self) -> Any:
+        from .snapshot import MB, Limits
+
+        return Limits(max_file_bytes=int(self.max_file_mb * MB), max_folder_bytes=int(self.max_folder_mb * MB),
+                      max_json_depth=self.max_json_depth, max_clock_skew_seconds=self.max_clock_skew_seconds)
+
+
+class LakeConfig(_Section):
+    dir: Optional[str] = Field(default=None, description="a folder or URI (s3://...); gwaudit run exports to it")
+    org_id: Optional[str] = Field(default=None, description="the org's id when its snapshots do not name one")
+
+
 class Config(_Section):
     api: ApiConfig = Field(default_factory=ApiConfig)
     database: DatabaseConfig = Field(default_factory=DatabaseConfig)
@@ -135,6 +156,8 @@ class Config(_Section):
     frameworks: FrameworksConfig = Field(default_factory=FrameworksConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    lake: LakeConfig = Field(default_factory=LakeConfig)
 
     source: Optional[Path] = Field(default=None, exclude=True)
 
@@ -185,6 +208,8 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     cfg.notify.hmac_secret_file = _resolve(base, cfg.notify.hmac_secret_file)
     cfg.report.out = _resolve(base, cfg.report.out) or cfg.report.out
     cfg.frameworks.catalog_dir = _resolve(base, cfg.frameworks.catalog_dir)
+    if cfg.lake.dir and "://" not in cfg.lake.dir:
+        cfg.lake.dir = str(_resolve(base, Path(cfg.lake.dir)))
     cfg.rule_params()  # validates the per-rule tables
     cfg.source = path
     return cfg

@@ -78,6 +78,8 @@ def _clip(text: str, width: int = 110) -> str:
 
 def _snap(info: dict[str, Any]) -> str:
     status = f", {info['status']}" if info["status"] != "complete" else ""
+    if info.get("failed_families"):
+        status += f": not collected {', '.join(info['failed_families'])}"
     return f"snapshot {info['id']} ({cell(info['taken_at'])}{status})"
 
 

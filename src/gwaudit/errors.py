@@ -8,6 +8,8 @@ Exit codes are documented once, here and in README ("Exit codes"):
     3  authentication or permission refused by the API (nothing stored)
     4  evidence incomplete: a family could not be collected or a rule evaluated
     5  other runtime failure (database locked past the wait, disk, internal error)
+    6  no evidence: the collection reached no family (unreachable host, wrong base URL, not a
+       Barndoor gateway); nothing was stored
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ EXIT_USAGE = 2
 EXIT_AUTH = 3
 EXIT_INCOMPLETE = 4
 EXIT_RUNTIME = 5
+EXIT_NO_EVIDENCE = 6
 
 
 class GwauditError(Exception):
@@ -74,6 +77,13 @@ class IncompleteEvidence(GwauditError):
         return cls(f"evidence incomplete: {len(rule_ids)} rule(s) could not be evaluated: {', '.join(rule_ids)}",
                    hint="the other rules' findings are stored; see each rule's error above "
                         "(or 'rules' in --format json)")
+
+
+class NoEvidence(GwauditError):
+    """The collection reached no family at all; nothing was stored (a snapshot of nothing must
+    never become ``latest``)."""
+
+    exit_code = EXIT_NO_EVIDENCE
 
 
 class RuntimeFailure(GwauditError):

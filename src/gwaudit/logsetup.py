@@ -1,6 +1,9 @@
 """Logging: human-readable lines on stderr by default, one JSON object per line for cron and
 log shippers (``--log-format json``), nothing but errors with ``--quiet``.
 
+Every JSON line has a ``ts`` (UTC, microseconds); text lines start with one (``[2026-11-30T06:00:04Z]``)
+when stderr is not a terminal (cron mail, a log file), so that a log read later says when.
+
 Everything gwaudit says about its progress goes through the ``gwaudit`` logger; results
 (tables, JSON documents) go to stdout through click and are never mixed with log lines.
 Both formatters pass every line through :func:`gwaudit.redact.redact` (message, hint, extra
@@ -21,8 +24,22 @@ LOGGER = "gwaudit"
 _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
+def _ts(record: logging.LogRecord, fmt: str = "%Y-%m-%dT%H:%M:%S.%fZ") -> str:
+    return datetime.fromtimestamp(record.created, timezone.utc).strftime(fmt)
+
+
 class TextFormatter(logging.Formatter):
+    def __init__(self, timestamps: bool = False):
+        super().__init__()
+        self.timestamps = timestamps
+
     def format(self, record: logging.LogRecord) -> str:
+        text = self._text(record)
+        if self.timestamps:
+            text = f"[{_ts(record, '%Y-%m-%dT%H:%M:%SZ')}] {text}"
+        return text
+
+    def _text(self, record: logging.LogRecord) -> str:
         message = record.getMessage()
         if record.levelno >= logging.ERROR:
             text = f"error: {message}"
@@ -39,7 +56,7 @@ class TextFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "ts": _ts(record),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -58,12 +75,20 @@ def setup(fmt: str = "text", *, quiet: bool = False, verbose: bool = False, stre
     logger = logging.getLogger(LOGGER)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(timestamps=not _isatty(stream)))
     logger.addHandler(handler)
     logger.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose else logging.INFO)
     logger.propagate = False
     return logger
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
 
 
 def get(name: str | None = None) -> logging.Logger:

@@ -4,7 +4,7 @@ The whole run holds the database's write lock, so two overlapping runs never wri
 time: the second waits up to ``--wait`` seconds, then exits 5 naming the holder. The exit code
 is the worst thing that happened, ranked for an operator:
 
-    5 runtime failure  >  3 authentication refused  >  4 evidence incomplete  >  1 findings  >  0
+    5 runtime failure  >  6 no evidence (nothing reached)  >  3 authentication refused  >  4 evidence incomplete  >  1 findings  >  0
 
 A webhook that fails is logged and does not change the exit code.
 """
@@ -21,17 +21,18 @@ from . import __version__
 from .auth import Token
 from .collector import CollectOptions, CollectResult, collect
 from .db import Database
-from .errors import EXIT_AUTH, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, EXIT_RUNTIME, AuthError, GwauditError
+from .errors import (EXIT_AUTH, EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_NO_EVIDENCE, EXIT_OK, EXIT_RUNTIME, AuthError,
+                     GwauditError)
 from .formats import default_formats
 from .logsetup import get
 
 log = get("run")
 
-_RANK = {EXIT_OK: 0, EXIT_FINDINGS: 1, EXIT_INCOMPLETE: 2, EXIT_AUTH: 3, EXIT_RUNTIME: 4}
+_RANK = {EXIT_OK: 0, EXIT_FINDINGS: 1, EXIT_INCOMPLETE: 2, EXIT_AUTH: 3, EXIT_NO_EVIDENCE: 4, EXIT_RUNTIME: 5}
 
 
 def worst(*codes: int) -> int:
-    return max(codes, key=lambda c: _RANK.get(c, 5))
+    return max(codes, key=lambda c: _RANK.get(c, 6))
 
 
 @dataclass
@@ -57,7 +58,11 @@ class RunOptions:
     webhook_max_bytes: int = 256 * 1024
     webhook_hmac_secret: Optional[bytes] = None
     export_dir: Optional[Path] = None
+    metrics_file: Optional[Path] = None
     on_pdf_progress: Optional[Callable[[int, int], None]] = None
+    lake_dir: Optional[str] = None
+    """Export to this lake after the audit ([lake] dir; docs/lake.md)."""
+    lake_org_id: Optional[str] = None
 
 
 @dataclass
@@ -68,7 +73,15 @@ class RunResult:
 
 
 def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResult:
-    """Run the pipeline; never raises for what it can report (the exit code says it)."""
+    """Run the pipeline; never raises for what it can report (the exit code says it).
+
+    The last log line (``run finished: ...``) carries the whole outcome as fields (``exit_code``,
+    ``status``, ``snapshot_id``, ``snapshot_status``, ``missing_families``, ``counts_by_severity``,
+    ``new``, ``resolved``, ``duration_seconds``); it is an error line, shown under ``--quiet`` too,
+    when the run did not succeed (exit 2 or more) or its webhook was not delivered."""
+    import time
+
+    started = time.monotonic()
     summary: dict[str, Any] = {"tool_version": __version__, "status": "started", "exit_code": None,
                                "base_url": opts.collect.api_root(), "evidence_problems": [],
                                "counts_by_severity": {}, "new_findings": [], "resolved_findings": [],
@@ -86,7 +99,7 @@ def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResul
         log.error(exc.message, extra={"hint": exc.hint, "exit_code": code})
     except GwauditError as exc:
         code = exc.exit_code
-        summary["status"] = "failed"
+        summary["status"] = "no evidence" if code == EXIT_NO_EVIDENCE else "failed"
         summary["evidence_problems"].append(exc.message)
         log.error(exc.message, extra={"hint": exc.hint, "exit_code": code})
     except Exception as exc:  # an internal error still gets its notification
@@ -99,12 +112,57 @@ def run(opts: RunOptions, *, echo: Callable[[str], None] = log.info) -> RunResul
         summary["status"] = {EXIT_OK: "ok", EXIT_FINDINGS: "findings over threshold",
                              EXIT_INCOMPLETE: "evidence incomplete"}.get(code, "failed")
     summary["reports"] = [str(p) for p in reports]
+    summary["duration_seconds"] = round(time.monotonic() - started, 3)
+    webhook_ok: bool | None = None
     if opts.webhook:
         from .notify import post
 
-        post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout,
-             max_bytes=opts.webhook_max_bytes, hmac_secret=opts.webhook_hmac_secret)
+        webhook_ok = post(opts.webhook, summary, fmt=opts.webhook_format, timeout=opts.webhook_timeout,
+                          max_bytes=opts.webhook_max_bytes, hmac_secret=opts.webhook_hmac_secret)
+    summary["duration_seconds"] = round(time.monotonic() - started, 3)
+    if opts.metrics_file is not None:
+        _write_metrics(opts, summary)
+    _final_line(summary, webhook_ok)
     return RunResult(code, summary, reports)
+
+
+def _write_metrics(opts: RunOptions, summary: dict[str, Any]) -> None:
+    """The Prometheus textfile; a failure to write it is an error line, never a changed exit code."""
+    from .metrics import write_metrics
+
+    try:
+        summary["latest_complete_taken_at"] = _latest_complete(opts.db)
+        write_metrics(opts.metrics_file, summary)  # type: ignore[arg-type]
+    except Exception as exc:  # noqa: BLE001 - monitoring must not break the audit
+        log.error(f"could not write the metrics file {opts.metrics_file}: {type(exc).__name__}: {exc}",
+                  extra={"hint": "check the folder exists and is writable"})
+    finally:
+        summary.pop("latest_complete_taken_at", None)
+
+
+def _latest_complete(db: Database) -> Any:
+    from .metrics import latest_complete_taken_at
+
+    return latest_complete_taken_at(db)
+
+
+def _final_line(summary: dict[str, Any], webhook_ok: bool | None) -> None:
+    import logging
+
+    code = summary["exit_code"]
+    fields = {k: summary.get(k) for k in ("exit_code", "status", "snapshot_id", "snapshot_status",
+                                          "missing_families", "counts_by_severity", "duration_seconds")}
+    fields["new"] = len(summary.get("new_findings") or [])
+    fields["resolved"] = len(summary.get("resolved_findings") or [])
+    fields["webhook"] = None if webhook_ok is None else ("delivered" if webhook_ok else "failed")
+    snap = ""
+    if summary.get("snapshot_id") is not None:
+        snap = f"; snapshot {summary['snapshot_id']} {summary.get('snapshot_status')}"
+        if summary.get("missing_families"):
+            snap += f", missing {', '.join(summary['missing_families'])}"
+    hook = "; webhook not delivered" if webhook_ok is False else ""
+    level = logging.ERROR if code not in (EXIT_OK, EXIT_FINDINGS) or webhook_ok is False else logging.INFO
+    log.log(level, f"run finished: {summary['status']} (exit {code}){snap}{hook}", extra=fields)
 
 
 def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo: Callable[[str], None]) -> int:
@@ -115,12 +173,18 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
     stored = collected.stored
     sid = stored.snapshot_id
     summary.update(snapshot_id=sid, taken_at=stored.taken_at.isoformat(), org_id=collected.report.org_id,
-                   resource_count=stored.resource_count)
+                   resource_count=stored.resource_count,
+                   snapshot_status="complete" if stored.complete else "incomplete",
+                   missing_families=list(stored.failed),
+                   families={n: st.get("status") for n, st in stored.families.items()})
     echo(f"collected snapshot {sid}: {stored.resource_count} resources, {collected.report.requests} requests "
          f"in {collected.report.seconds:.1f}s")
     code = EXIT_OK
-    for name in stored.failed:
-        problem = f"family {name} could not be collected: {stored.families[name].get('error')}"
+    from .fetch import group_errors
+
+    for names, error in group_errors([(n, stored.families[n].get("error")) for n in stored.failed]):
+        problem = (f"family {names[0]} could not be collected: {error}" if len(names) == 1 else
+                   f"{len(names)} families could not be collected ({', '.join(names)}), e.g. {names[0]}: {error}")
         summary["evidence_problems"].append(problem)
         log.warning(problem)
         code = EXIT_INCOMPLETE
@@ -137,7 +201,14 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
         if f.status == "fail":
             counts[f.severity] = counts.get(f.severity, 0) + 1
     summary["counts_by_severity"] = counts
+    by_status: dict[str, dict[str, int]] = {}
+    for f in result.findings:
+        by_status.setdefault(f.status, {})
+        by_status[f.status][f.severity] = by_status[f.status].get(f.severity, 0) + 1
+    summary["findings_by_status"] = by_status
     summary["waived"] = sum(1 for f in result.findings if f.status == "waived")
+    summary["rules"] = result.summary()["rules"]  # skipped rules are counted apart: never as passed
+    summary["skipped_rules"] = [{"rule_id": r.rule_id, "reason": r.note} for r in result.rules if r.status == "skip"]
 
     # 3. report (which audits the previous snapshot first if it never was)
     delta = None
@@ -163,7 +234,23 @@ def _steps(opts: RunOptions, summary: dict[str, Any], reports: list[Path], echo:
          f"{len(summary['resolved_findings'])} resolved"
          + (f", {len(summary['not_evaluated_findings'])} not evaluated" if summary["not_evaluated_findings"] else ""))
 
-    # 4. retention
+    # 4. the lake: this run's snapshot, audit and changes (unchanged partitions are skipped)
+    if opts.lake_dir:
+        from .lake import export
+
+        try:
+            exported = export(opts.db, opts.lake_dir, org_id=opts.lake_org_id)
+            echo(exported.summary())
+            summary["lake"] = {"dir": exported.lake, "written": exported.written}
+        except Exception as exc:  # noqa: BLE001 - the audit stands; the export failure is the run's exit 5
+            from .redact import redact
+
+            problem = redact(f"export to the lake {opts.lake_dir} failed: {exc}")
+            log.error(problem)
+            summary["lake"] = {"dir": str(opts.lake_dir), "error": problem}
+            code = worst(code, EXIT_RUNTIME)
+
+    # 5. retention
     if opts.retention and any(opts.retention.values()):
         from .prune import Policy, prune
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tests.factories.budgets import budget, budget_status
 from tests.factories.ids import uid
 from tests.factories.keys import api_key
+from tests.factories.pricing import price
 from tests.factories.providers import provider
 from tests.factories.routes import route
 from tests.factories.snapshots import ids
@@ -78,14 +79,17 @@ def test_bud003_fires_without_threshold_below_100(tmp_path):
 def _pricing_org():
     openai, anthropic, off = provider("openai"), provider("anthropic", model_provider="anthropic"), provider(
         "retired", enabled=False)
+    free = provider("local", billing_mode="not_metered")
     routes = [
         route(openai, "gpt-4o-mini"),
         route(anthropic, "claude-opus", pricing_source="none"),
         route(off, "legacy", pricing_source="none"),  # provider disabled: carries no traffic
         route(openai, "old-unpriced", pricing_source="none", enabled=False),
-        route(openai, "local", pricing_source="not_metered"),
+        route(free, "local", pricing_source="not_metered"),  # $0 by decision
     ]
-    return openai, anthropic, {"providers": [openai, anthropic, off], "model_routes": routes}
+    # the price of gpt-4o-mini: the same resolution GW-PRICE-001 uses (route_prices)
+    return openai, anthropic, {"providers": [openai, anthropic, off, free], "model_routes": routes,
+                               "model_pricing": [price("gpt-4o-mini")]}
 
 
 def test_bud004_fires_on_cost_budget_metering_an_unpriced_enabled_route(tmp_path):
@@ -110,7 +114,25 @@ def test_bud004_silent_once_the_route_is_priced(tmp_path):
     _, anthropic, data = _pricing_org()
     data["model_routes"][1] = route(anthropic, "claude-opus", pricing_source="org_instance")
     data["token_budgets"] = [budget("org spend", cost_limit=25000.0)]
+    # the gateway's word alone is not a price: no rule or default applies to claude-opus yet
+    assert ids(run_rule(tmp_path, "GW-BUD-004", data)) == {uid("budget", "org spend")}
+    data["model_pricing"].append(price("claude-opus", provider_id=anthropic["id"], model_provider="anthropic"))
     assert run_rule(tmp_path, "GW-BUD-004", data) == []
+
+
+def test_bud004_and_price001_agree_on_a_route_without_effective_pricing(tmp_path):
+    """Class 7: both rules read route_prices, so a route whose effective_pricing is absent is
+    unpriced for both or for neither."""
+    openai, _, data = _pricing_org()
+    bare = route(openai, "gpt-5")
+    del bare["effective_pricing"]
+    data["model_routes"] = [bare]
+    data["token_budgets"] = [budget("org spend", cost_limit=25000.0)]
+    assert ids(run_rule(tmp_path, "GW-BUD-004", data)) == {uid("budget", "org spend")}
+    assert ids(run_rule(tmp_path, "GW-PRICE-001", data)) == {bare["id"]}
+    data["model_pricing"].append(price("gpt-5*"))
+    assert run_rule(tmp_path, "GW-BUD-004", data) == []
+    assert run_rule(tmp_path, "GW-PRICE-001", data) == []
 
 
 # ---------------------------------------------------------------- GW-BUD-005 disabled

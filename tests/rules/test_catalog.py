@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from gwaudit import families as fam
+from gwaudit.semantics import CONCEPTS
 from gwaudit.frameworks import shipped_catalog
 from gwaudit.resources import rules_dir
 from gwaudit.rules import load_rule_file
@@ -66,7 +67,7 @@ RULE_KEYED = {"GW-PRICE-002", "GW-PRICE-003", "GW-PRICE-004", "GW-PRICE-005"}  #
 # needs_previous is required in rules/change_control/ and absent everywhere else.
 REQUIRED = ("id", "title", "severity", "families", "description", "risk", "remediation", "references",
             "frameworks", "sql")
-OPTIONAL = ("params", "checked_sql", "needs_previous", "rationale")
+OPTIONAL = ("params", "checked_sql", "needs_previous", "rationale", "requires")
 ENGINE_BINDINGS = {"now", "snapshot_id"}
 PREVIOUS_BINDING = "previous_snapshot_id"  # bound only for needs_previous rules
 
@@ -129,10 +130,12 @@ def test_the_key_sets_are_the_loaders():
 def test_rule_file_is_complete_and_loads(path):
     rule = _load(path)
     area = path.parent.name
-    required = set(REQUIRED) | ({"needs_previous"} if area == CHANGE_CONTROL else set())
+    required = set(REQUIRED) | ({"needs_previous", "requires"} if area == CHANGE_CONTROL else set())
     assert required <= set(rule), f"missing keys: {required - set(rule)}"
     assert set(rule) <= set(REQUIRED) | set(OPTIONAL), f"unknown keys: {set(rule) - set(REQUIRED) - set(OPTIONAL)}"
     assert rule.get("needs_previous") is (True if area == CHANGE_CONTROL else None)
+    if area == CHANGE_CONTROL:  # skipped, with the reason, when there is nothing to compare with
+        assert "previous_snapshot" in rule["requires"]
     title = rule["title"]
     assert isinstance(title, str) and len(title.strip()) >= 20 and not title.endswith("."), title
     for field in ("description", "risk", "remediation"):
@@ -192,9 +195,12 @@ def test_sql_reads_exactly_the_declared_families_and_never_the_wall_clock(path):
     rule = _load(path)
     text = _sql_text(rule)
     declared = set(rule["families"])
-    read = {n for n in fam.NAMES if re.search(rf"\b(FROM|JOIN)\s+{n}\b", text)}
-    mentioned = {n for n in fam.NAMES if re.search(rf"\b{n}\b", text)}
-    previous = {n for n in fam.NAMES if re.search(rf"\bprev_{n}\b", text)}
+    # a shared concept (gwaudit.semantics) read by the rule stands for the families it reads
+    via = {n for c in CONCEPTS if re.search(rf"\b(FROM|JOIN)\s+{c.name}\b", text) for n in c.families()}
+    prev_via = {n for c in CONCEPTS if re.search(rf"\bprev_{c.name}\b", text) for n in c.families()}
+    read = {n for n in fam.NAMES if re.search(rf"\b(FROM|JOIN)\s+{n}\b", text)} | via
+    mentioned = {n for n in fam.NAMES if re.search(rf"\b{n}\b", text)} | via
+    previous = {n for n in fam.NAMES if re.search(rf"\bprev_{n}\b", text)} | prev_via
     assert read == declared, f"reads {read}, declares {declared}"
     assert mentioned == declared, f"mentions {mentioned}, declares {declared}"
     assert previous == (declared if rule.get("needs_previous") else set()), f"prev_ views: {previous}"

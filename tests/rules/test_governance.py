@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from gwaudit.errors import SnapshotFormatError
 from tests.factories.governance import governance
 from tests.factories.ids import DROP
 from tests.factories.snapshots import ids
@@ -25,8 +28,11 @@ def test_gov001_missing_field_means_the_documented_default_false(tmp_path):
     assert "not set (default false)" in rows[0]["message"]
 
 
-def test_gov001_reports_nothing_when_governance_is_unavailable(tmp_path):
-    assert run_rule(tmp_path, "GW-GOV-001", {}, unavailable=["governance_config"]) == []
+def test_gov001_never_passes_on_governance_declared_unavailable(tmp_path):
+    # Every tenant has a governance configuration: a folder claiming it 'unavailable' would make
+    # the rule pass on an empty view, so it is refused at import (issue 14, class 3).
+    with pytest.raises(SnapshotFormatError, match="governance_config is declared 'unavailable'"):
+        run_rule(tmp_path, "GW-GOV-001", {}, unavailable=["governance_config"])
 
 
 def test_gov001_is_an_error_when_governance_was_not_collected(tmp_path):

@@ -8,6 +8,10 @@ only its membership row (``snapshot_resources``) is.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -18,7 +22,8 @@ import pandas as pd
 from .. import families as fam
 from ..errors import SnapshotFormatError
 from ..rawjson import envelope_items, whole
-from ..snapshot import SnapshotFolder, load_folder
+from ..snapshot import Limits, LoadedFile, SnapshotFolder, load_folder
+from ..timeutil import utcnow
 from .database import Database, transaction
 from .drift import drift_sql, nested
 from .layout import SYSTEM_COLUMNS, family_columns, stable_hash_sql, typed_from_raw, version_table
@@ -52,8 +57,9 @@ class StoreResult:
         lines = [f"stored snapshot {self.snapshot_id} taken at {self.taken_at:%Y-%m-%d %H:%M:%SZ}: "
                  f"{self.resource_count} resources in {sum(1 for s in self.families.values() if s['status'] == 'ok')}"
                  f" families ({'complete' if self.complete else 'INCOMPLETE'})"]
-        for name in self.failed:
-            lines.append(f"  failed: {name}: {self.families[name].get('error') or 'error'}")
+        from ..fetch import failure_lines  # identical errors once, with the families they hit
+
+        lines += ["  " + line for line in failure_lines([(n, self.families[n].get("error")) for n in self.failed])]
         if self.unavailable:
             lines.append(f"  not offered by this tenant: {', '.join(self.unavailable)}")
         if self.drift:
@@ -79,9 +85,46 @@ def store_folder(db: Database | Path | str, folder: SnapshotFolder, *, source: s
     return StoreResult(sid, info["taken_at"], info["resource_count"], statuses, drift)
 
 
-def import_folder(db: Database | Path | str, folder: Path | str) -> StoreResult:
-    """Verify and store a snapshot folder; on any error nothing is stored."""
-    return store_folder(db, load_folder(folder, parse=False), source="import")
+def import_folder(db: Database | Path | str, folder: Path | str, *, limits: Limits | None = None) -> StoreResult:
+    """Verify and store a snapshot folder; on any error nothing is stored (the folder is read
+    and checked in full before the database is opened). ``taken_at`` may not be later than now
+    plus ``limits.max_clock_skew_seconds``."""
+    return store_folder(db, load_folder(folder, parse=False, limits=limits, now=utcnow()), source="import")
+
+
+@contextlib.contextmanager
+def _staged(files: list[LoadedFile]):
+    """``{id(file): path}`` of a private copy of each bare-array body, for DuckDB to read.
+
+    The copy is written from the bytes that were hashed and checked, so what is stored is what
+    was verified even if the folder changes meanwhile. On Linux each copy is an anonymous memory
+    file (``memfd``: nothing on disk, nothing left behind by a killed process); elsewhere a private
+    temporary folder, removed afterwards."""
+    arrays = [lf for lf in files if fam.get(lf.entry.family).shape == "array"]
+    paths: dict[int, str] = {}
+    fds: list[int] = []
+    tmp: str | None = None
+    try:
+        for lf in arrays:
+            if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+                fd = os.memfd_create("gwaudit-body", getattr(os, "MFD_CLOEXEC", 0))
+                fds.append(fd)
+                view = memoryview(lf.data)
+                while view:
+                    view = view[os.write(fd, view):]
+                paths[id(lf)] = f"/proc/self/fd/{fd}"
+            else:  # pragma: no cover - non-Linux
+                tmp = tmp or tempfile.mkdtemp(prefix="gwaudit-stage-")
+                path = os.path.join(tmp, f"{len(paths):06d}.json")
+                with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+                    fh.write(lf.data)
+                paths[id(lf)] = path
+        yield paths
+    finally:
+        for fd in fds:
+            os.close(fd)
+        if tmp:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- the write path
@@ -89,6 +132,12 @@ def import_folder(db: Database | Path | str, folder: Path | str) -> StoreResult:
 def write_folder(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source: str,
                  progress: Callable[[str, int], None] | None = None) -> int:
     """Write the snapshot on a writer connection, in one transaction; returns its id."""
+    with _staged(folder.files) as staged:
+        return _write(con, folder, source, progress, staged)
+
+
+def _write(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source: str,
+           progress: Callable[[str, int], None] | None, staged: dict[int, str]) -> int:
     manifest = folder.manifest
     with transaction(con):
         sid = con.execute("SELECT nextval('snapshot_id_seq')").fetchone()[0]
@@ -115,7 +164,7 @@ def write_folder(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source:
             "sha256": [lf.entry.sha256 for _, lf in numbered],
             "bytes": [lf.entry.bytes for _, lf in numbered],
             "envelope": [json_text(lf.envelope_extra) if lf.envelope_extra else None for _, lf in numbered],
-            "abs_path": [str(lf.path.resolve()) for _, lf in numbered],
+            "abs_path": [staged.get(id(lf)) for _, lf in numbered],
         })
         con.register("files_df", files_df)
         con.execute("""INSERT INTO snapshot_files SELECT snapshot_id, file_no, family, path, endpoint,
@@ -126,7 +175,7 @@ def write_folder(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source:
             files = [(n, lf) for n, lf in numbered if lf.entry.family == family.name
                      and (lf.entry.item_count is None or lf.entry.item_count > 0)]
             if files:
-                n = _write_family(con, sid, family, folder, files)
+                n = _write_family(con, sid, family, folder, files, staged)
                 total += n
                 if progress:
                     progress(family.name, n)
@@ -140,10 +189,10 @@ def write_folder(con: duckdb.DuckDBPyConnection, folder: SnapshotFolder, source:
 
 
 def _write_family(con: duckdb.DuckDBPyConnection, sid: int, family: fam.Family, folder: SnapshotFolder,
-                  files: list[tuple[int, Any]]) -> int:
+                  files: list[tuple[int, Any]], staged: dict[int, str]) -> int:
     table = version_table(family)
     if family.shape == "array":
-        paths = [str(lf.path.resolve()) for _, lf in files]
+        paths = [staged[id(lf)] for _, lf in files]
         try:
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE stage AS
@@ -155,7 +204,7 @@ def _write_family(con: duckdb.DuckDBPyConnection, sid: int, family: fam.Family, 
                                              maximum_object_size = {MAX_OBJECT}) WITH ORDINALITY AS o
                       JOIN files_df f ON f.abs_path = o.filename)""", {"paths": paths})
         except duckdb.Error as exc:
-            raise SnapshotFormatError(_json_error(exc, files),
+            raise SnapshotFormatError(_json_error(exc, files, staged),
                                       hint="the body is not the JSON array this family returns; "
                                            "re-export the snapshot or fix the file") from None
     else:
@@ -196,7 +245,7 @@ def _stage_frame(family: fam.Family, files: list[tuple[int, Any]]) -> pd.DataFra
     ords: list[int] = []
     raws: list[str] = []
     for file_no, lf in files:
-        text = lf.path.read_text(encoding="utf-8")
+        text = lf.data.decode("utf-8")  # the bytes verified (loads_strict checked the encoding)
         try:
             items = envelope_items(text, family.items_key or "") if family.shape == "envelope" else [whole(text)]
         except ValueError as exc:
@@ -249,11 +298,11 @@ def _typed_select(family: fam.Family) -> str:
 
 
 
-def _json_error(exc: Exception, files: list[tuple[int, Any]]) -> str:
+def _json_error(exc: Exception, files: list[tuple[int, Any]], staged: dict[int, str]) -> str:
     text = str(exc)
     for _, lf in files:
-        if str(lf.path.resolve()) in text or lf.entry.path in text:
-            return f"{lf.path}: {text.splitlines()[0]}"
+        if staged.get(id(lf), "\0") in text or lf.entry.path in text:
+            return f"{lf.path}: {text.splitlines()[0].replace(staged.get(id(lf), '') or '', str(lf.path))}"
     if len(files) == 1:
         return f"{files[0][1].path}: {text.splitlines()[0]}"
     return f"one of {', '.join(str(lf.path) for _, lf in files[:3])}: {text.splitlines()[0]}"

@@ -17,6 +17,7 @@ import duckdb
 from .. import __version__
 from .. import families as fam
 from ..errors import RuntimeFailure
+from ..lock import register_temp, unregister_temp
 from .connect import BLOCK_SIZE
 from .database import Database, transaction
 from .layout import version_table
@@ -126,6 +127,14 @@ def compact(db: Database) -> None:
     path = db.path
     tmp = path.with_name(path.name + f"{REWRITE_SUFFIX}{os.getpid()}")
     _discard(tmp)
+    register_temp(tmp)
+    try:
+        _compact(db, path, tmp)
+    finally:
+        unregister_temp(tmp)
+
+
+def _compact(db: Database, path: Path, tmp: Path) -> None:
     with db.lock:
         con = db._open(read_only=False)
         try:

@@ -232,6 +232,60 @@ def _fill_controls(con: duckdb.DuckDBPyConnection) -> object:
     return refill(con)
 
 
+_SKIP_AND_PARTIAL = """
+CREATE SEQUENCE IF NOT EXISTS partial_audit_id_seq START 1;
+CREATE TABLE IF NOT EXISTS partial_audits (
+    partial_id INTEGER NOT NULL,        -- one per stored partial audit (gwaudit audit --only ... --store-partial)
+    snapshot_id INTEGER NOT NULL,
+    evaluated_at TIMESTAMPTZ NOT NULL,
+    tool_version VARCHAR,
+    rules_loaded INTEGER NOT NULL,      -- rules in the catalog
+    rules_evaluated INTEGER NOT NULL,   -- rules selected: fewer than rules_loaded
+    selection JSON,                     -- {"only": [...], "skip": [...]}
+    rule_ids VARCHAR[] NOT NULL,        -- exactly the rules its findings come from
+    waivers_source VARCHAR,
+    waivers_sha256 VARCHAR,
+    fail_on VARCHAR,
+    origin VARCHAR NOT NULL             -- store-partial | moved by migration 7 (it had replaced the full audit)
+);
+CREATE TABLE IF NOT EXISTS partial_rule_results AS SELECT CAST(NULL AS INTEGER) AS partial_id, * FROM rule_results LIMIT 0;
+CREATE TABLE IF NOT EXISTS partial_findings AS SELECT CAST(NULL AS INTEGER) AS partial_id, * FROM findings LIMIT 0;
+-- an audit stored by an older gwaudit with --only/--skip replaced the snapshot's full audit: move it
+-- apart, so no report, diff or delta reads it as the snapshot's audit (the next report audits it again)
+CREATE TEMP TABLE m7_partial AS
+    SELECT nextval('partial_audit_id_seq') AS partial_id, a.* FROM audits a
+    WHERE a.selection IS NOT NULL AND a.rules_evaluated < a.rules_loaded;
+INSERT INTO partial_audits
+    SELECT p.partial_id, p.snapshot_id, p.evaluated_at, p.tool_version, p.rules_loaded, p.rules_evaluated,
+           p.selection, coalesce((SELECT list(r.rule_id ORDER BY r.rule_id) FROM rule_results r
+                                  WHERE r.snapshot_id = p.snapshot_id), []),
+           p.waivers_source, p.waivers_sha256, p.fail_on, 'migration 7'
+    FROM m7_partial p;
+INSERT INTO partial_rule_results SELECT p.partial_id, r.* FROM rule_results r JOIN m7_partial p USING (snapshot_id);
+INSERT INTO partial_findings SELECT p.partial_id, f.* FROM findings f JOIN m7_partial p USING (snapshot_id);
+DELETE FROM findings WHERE snapshot_id IN (SELECT snapshot_id FROM m7_partial);
+DELETE FROM rule_results WHERE snapshot_id IN (SELECT snapshot_id FROM m7_partial);
+DELETE FROM waivers WHERE snapshot_id IN (SELECT snapshot_id FROM m7_partial);
+DELETE FROM control_results WHERE snapshot_id IN (SELECT snapshot_id FROM m7_partial);
+DELETE FROM audits WHERE snapshot_id IN (SELECT snapshot_id FROM m7_partial);
+DROP TABLE m7_partial;
+-- rule_results.status gains skip (a precondition did not hold; the reason in note). A change-control rule
+-- with no previous snapshot was stored as a pass with this note: it was not applied
+UPDATE rule_results SET status = 'skip' WHERE status = 'pass' AND note = 'no previous snapshot to compare';
+"""
+
+
+def _fill_skipped_controls(con: duckdb.DuckDBPyConnection) -> object:
+    """The matrices of audits whose rules migration 7 marked skipped."""
+    from ..rules.controls import stored_outcomes, write
+
+    ids = [r[0] for r in con.execute("SELECT DISTINCT snapshot_id FROM rule_results WHERE status = 'skip' "
+                                     "ORDER BY 1").fetchall()]
+    for sid in ids:
+        write(con, sid, stored_outcomes(con, sid))
+    return len(ids)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "snapshots, collection status, files, membership, schema drift", _BASE),
     Migration(2, "findings and rule results", _FINDINGS),
@@ -240,6 +294,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "the changes between consecutive snapshots (snapshot_changes, snapshot_change_pairs)",
               _CHANGES, fill=_fill_changes),
     Migration(6, "each stored audit's compliance matrix (control_results)", _CONTROLS, fill=_fill_controls),
+    Migration(7, "skipped rules (status skip) and partial audits stored apart (partial_audits, partial_rule_results, "
+                 "partial_findings)", _SKIP_AND_PARTIAL, fill=_fill_skipped_controls),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -4,8 +4,12 @@
 Two definitions carry every answer about how findings move:
 
 * ``rule_evaluations.evaluated``: a rule was **evaluated** on a snapshot when its stored result is
-  ``pass`` or ``fail``. A rule that was ``error`` (its families not collected, its SQL failed), or
+  ``pass`` or ``fail``. A rule that was ``error`` (its families not collected, its SQL failed),
+  ``skip`` (a precondition it declares did not hold, e.g. no previous snapshot to compare with), or
   not run at all, says nothing about its findings: they are neither resolved nor interrupted.
+  Only the snapshot's full audit is in ``rule_results``/``findings``: a partial audit (``--only``,
+  ``--skip``) is never stored there (``--store-partial`` keeps it in ``partial_audits``, which
+  nothing here reads).
 * ``finding_delta(old_id, new_id)``: every finding of either snapshot with its ``change``:
 
   ========================  ==============================================================
@@ -43,7 +47,7 @@ WHERE f.snapshot_id = (SELECT s.id FROM snapshots s WHERE s.id IN (SELECT snapsh
 
 RULE_EVALUATIONS = """
 CREATE OR REPLACE VIEW rule_evaluations AS
-SELECT r.snapshot_id, r.rule_id, r.status, r.status IN ('pass', 'fail') AS evaluated
+SELECT r.snapshot_id, r.rule_id, r.status, r.status IN ('pass', 'fail') AS evaluated  -- never error or skip
 FROM rule_results r"""
 
 FINDING_DELTA = """

@@ -19,7 +19,7 @@ from ..findings.lifecycle import lifecycle_figures
 from ..frameworks import Catalog, FrameworkResult, Scope, active_catalog, control_results, flat_rows
 from ..timeutil import utcnow
 from .model import (SEVERITIES, SEVERITY_RANK, ChangeRow, Control, FamilyCompleteness, Inventory, Period, ReportData,
-                    ReportFinding, ReportRule, SnapshotRef, Summary, TrendPoint, Waiver)
+                    ReportFinding, ReportRule, RuleSelection, SnapshotRef, Summary, TrendPoint, Waiver)
 from .period import Selection
 from .period import select as period_select
 
@@ -49,7 +49,8 @@ def summarise(findings: Iterable[ReportFinding], rules: Iterable[ReportRule]) ->
     return Summary(by_severity=by_sev, open=sum(v["fail"] for v in by_sev.values()),
                    waived=sum(v["waived"] for v in by_sev.values()),
                    rules={"evaluated": len(statuses), "passed": statuses.count("pass"),
-                          "failed": statuses.count("fail"), "error": statuses.count("error")})
+                          "failed": statuses.count("fail"), "error": statuses.count("error"),
+                          "skipped": statuses.count("skip")})
 
 
 # ---------------------------------------------------------------- from the database
@@ -136,7 +137,8 @@ def _assemble(con: duckdb.DuckDBPyConnection, sel: Selection, catalog: dict[str,
         controls=flat_rows(matrix), matrix=matrix, scope=scope, changes=changes, changes_note=changes_note,
         access_changes=access_changes, access_note=access_note, exposures=_exposures(con, sel.audited),
         waivers=_waivers(con, sel.audited, findings), inventory=_inventory(con, sel.audited), trend=trend,
-        notes=notes, delta=delta.to_dict() if delta is not None else None, fail_on=_fail_on(con, sel.audited))
+        notes=notes, delta=delta.to_dict() if delta is not None else None, fail_on=_fail_on(con, sel.audited),
+        selection=_selection(con, sel.audited, rules))
 
 
 def from_audit(result: "AuditResult", *, org: Optional[str] = None) -> ReportData:
@@ -160,7 +162,7 @@ def from_audit(result: "AuditResult", *, org: Optional[str] = None) -> ReportDat
         r.waived = sum(1 for f in findings if f.rule_id == r.rule_id and f.status == "waived")
     return ReportData(org=org or org_name(snap), snapshot=snap, generated_at=utcnow(), tool_version=__version__,
                       summary=summarise(findings, rules), rules=rules, findings=findings,
-                      controls=controls_from_rules(rules), fail_on=result.fail_on)
+                      controls=controls_from_rules(rules), fail_on=result.fail_on, selection=result.selection)
 
 
 def org_name(snap: SnapshotRef, known_urls: Sequence[str] = ()) -> str:
@@ -313,6 +315,17 @@ def _waivers(con: duckdb.DuckDBPyConnection, sid: int, findings: list[ReportFind
     return [Waiver(rule_id, target, str(w.get("justification", "")), str(w.get("owner", "")),
                    str(w.get("expires", "")), "active", matched[(rule_id, target)])
             for (rule_id, target), w in sorted(recorded.items())]
+
+
+def _selection(con: duckdb.DuckDBPyConnection, sid: int, rules: list[ReportRule]) -> RuleSelection:
+    """The rules the stored audit of ``sid`` ran: always the whole catalog it was made with (a
+    partial audit is never stored as the snapshot's audit)."""
+    row = con.execute("SELECT rules_loaded, selection FROM audits WHERE snapshot_id = ?", [sid]).fetchone()
+    ids = sorted(r.rule_id for r in rules)
+    chosen = _loads(row[1], None) if row else None
+    return RuleSelection(rules_loaded=int(row[0]) if row else len(ids), rule_ids=ids,
+                         only=list((chosen or {}).get("only") or []), skip=list((chosen or {}).get("skip") or []),
+                         stored="audit")
 
 
 def _fail_on(con: duckdb.DuckDBPyConnection, sid: int) -> Optional[str]:

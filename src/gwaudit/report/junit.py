@@ -64,7 +64,7 @@ def document(data: ReportData) -> bytes:
                         ("snapshot_status", snap.status), ("manifest_sha256", snap.manifest_sha256),
                         ("base_url", snap.base_url or ""), ("org_id", snap.org_id or ""),
                         ("gwaudit_version", data.tool_version), ("fail_on", data.fail_on or "none"),
-                        ("exit_code", data.exit_code)):
+                        ("exit_code", data.exit_code), ("rule_selection", data.rule_selection.describe())):
         ET.SubElement(props, "property", {"name": name, "value": _x(value)})
     suite.extend(cases)
     if data.incomplete_warning:

@@ -111,13 +111,17 @@ class ReportRule:
     open: int = 0
     waived: int = 0
     note: Optional[str] = None
-    """Why a rule passed without a comparison (e.g. no previous snapshot to compare)."""
+    """Why the rule was skipped (status ``skip``: a precondition it declares did not hold, e.g. no
+    previous snapshot to compare with)."""
 
     @property
     def display_status(self) -> str:
-        """``waived`` when it failed but every finding is waived."""
+        """``waived`` when it failed but every finding is waived; ``skipped`` when it was not
+        applied (status ``skip``; the reason is ``note``)."""
         if self.status == "fail" and self.open == 0 and self.waived > 0:
             return "waived"
+        if self.status == "skip":
+            return "skipped"
         return self.status
 
 
@@ -174,7 +178,49 @@ class Summary:
     resolved: Optional[int] = None
     mean_time_to_resolve_days: Optional[float] = None
     rules: dict[str, int] = field(default_factory=dict)
-    """{"evaluated", "passed", "failed", "error"}"""
+    """{"evaluated" (every rule the audit ran: the selection), "passed", "failed", "error", "skipped"}"""
+
+
+@dataclass
+class RuleSelection:
+    """Exactly which rules an audit's findings come from, stated by every format: the whole
+    catalog, or a selection (``--only`` / ``--skip``: a partial audit, never the snapshot's
+    stored audit)."""
+    rules_loaded: int
+    """Rules in the catalog the audit ran with."""
+    rule_ids: list[str] = field(default_factory=list)
+    """The rules evaluated: the findings come from these alone."""
+    only: list[str] = field(default_factory=list)
+    skip: list[str] = field(default_factory=list)
+    stored: Optional[str] = None
+    """``audit`` (the snapshot's audit), ``partial`` (kept apart: ``partial_audits``) or None (not stored)."""
+    partial_id: Optional[int] = None
+
+    @property
+    def partial(self) -> bool:
+        return len(self.rule_ids) < self.rules_loaded
+
+    @property
+    def rules_evaluated(self) -> int:
+        return len(self.rule_ids)
+
+    def describe(self) -> str:
+        """One sentence: ``all 112 rules of the catalog`` or ``PARTIAL AUDIT: 13 of 112 rules ...``."""
+        if not self.partial:
+            return f"Findings come from all {self.rules_loaded} rules of the catalog (listed under Rules)."
+        how = "; ".join(x for x in (("--only " + ", ".join(self.only)) if self.only else "",
+                                    ("--skip " + ", ".join(self.skip)) if self.skip else "") if x)
+        ids = ", ".join(self.rule_ids) if len(self.rule_ids) <= 30 else \
+            ", ".join(self.rule_ids[:30]) + f" and {len(self.rule_ids) - 30} more"
+        return (f"PARTIAL AUDIT: findings come from {self.rules_evaluated} of {self.rules_loaded} rules"
+                f"{' (' + how + ')' if how else ''}: {ids or 'none'}. The other rules were not evaluated; "
+                "this is not the snapshot's full audit.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"partial": self.partial, "rules_loaded": self.rules_loaded,
+                "rules_evaluated": self.rules_evaluated, "only": list(self.only), "skip": list(self.skip),
+                "rule_ids": list(self.rule_ids), "stored": self.stored, "partial_id": self.partial_id,
+                "statement": self.describe()}
 
 
 @dataclass
@@ -213,6 +259,16 @@ class ReportData:
     """How the findings moved since the baseline (:meth:`FindingsDelta.to_dict`), None without one."""
     fail_on: Optional[str] = None
     """The ``--fail-on`` threshold the audit ran with (None: never exit 1)."""
+    selection: Optional[RuleSelection] = None
+    """Which rules the findings come from (None: not known; every renderer then counts ``rules``)."""
+
+    @property
+    def rule_selection(self) -> RuleSelection:
+        """``selection``, or the rules listed as the whole of what was run."""
+        if self.selection is not None:
+            return self.selection
+        ids = sorted(r.rule_id for r in self.rules)
+        return RuleSelection(rules_loaded=len(ids), rule_ids=ids)
 
     @property
     def exit_code(self) -> int:

@@ -97,6 +97,12 @@ def _compliance(frameworks: dict[str, list[str]], rule_id: str, title: str, seve
     return out
 
 
+def _partial(data: ReportData) -> dict[str, Any]:
+    """On a partial audit, which rules the events come from (never on the full audit)."""
+    sel = data.rule_selection
+    return {"rule_selection": sel.describe()} if sel.partial else {}
+
+
 def finding_event(data: ReportData, f: ReportFinding, rule: ReportRule | None) -> dict[str, Any]:
     event = _base(data, f.severity, f"{f.fingerprint}:{data.snapshot.id}", f.fingerprint, f.rule_id)
     waived = f.status == "waived"
@@ -122,7 +128,8 @@ def finding_event(data: ReportData, f: ReportFinding, rule: ReportRule | None) -
         "resources": [resource],
         "unmapped": {"gwaudit": {"snapshot_id": data.snapshot.id, "rule_id": f.rule_id, "family": f.family,
                                  "finding_status": f.status, "waiver": jsonable(f.waiver) if f.waiver else None,
-                                 "risk": rule.risk if rule is not None and rule.risk else None}},
+                                 "risk": rule.risk if rule is not None and rule.risk else None,
+                                 **_partial(data)}},
     })
     if waived:
         event["status_detail"] = (f"waived until {w.get('expires')} (owner {w.get('owner')}): "
@@ -146,6 +153,7 @@ def not_evaluated_event(data: ReportData, r: ReportRule) -> dict[str, Any]:
                          "analytic": {"uid": r.rule_id, "name": r.title, "type_id": 1, "type": "Rule"},
                          **({"desc": r.description} if r.description else {})},
         "compliance": _compliance(r.frameworks, r.rule_id, r.title, r.severity, COMPLIANCE_WARNING, reason),
-        "unmapped": {"gwaudit": {"snapshot_id": data.snapshot.id, "rule_id": r.rule_id, "rule_status": r.status}},
+        "unmapped": {"gwaudit": {"snapshot_id": data.snapshot.id, "rule_id": r.rule_id, "rule_status": r.status,
+                                 **_partial(data)}},
     })
     return event

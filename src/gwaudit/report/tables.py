@@ -2,6 +2,8 @@
 
 * ``findings.csv`` - every finding, frameworks flattened (``soc2:CC6.1;iso27001:A.5.17``),
   evidence and waiver as JSON text;
+* ``rules.csv`` - every rule the findings come from: status (``skip`` with its reason) and the
+  rule selection (the whole catalog, or a partial audit);
 * ``changes.csv`` - one row per changed field (an added or removed resource: one row);
 * ``inventory/<family>.csv`` - the resources of each family in the audited snapshot;
 * ``findings.json`` - the audit JSON of ``gwaudit audit --format json`` (snapshot, summary, rules, findings);
@@ -64,6 +66,19 @@ def finding_row(f: ReportFinding, warning: str | None = None) -> list[Any]:
             f.evidence, f.snapshot_id, f.first_seen, w.get("owner"), w.get("expires"), w.get("justification"), warning]
 
 
+RULE_COLUMNS = ("rule_id", "title", "severity", "status", "reason", "checked", "failed", "open", "waived",
+                "error", "rule_selection")
+
+
+def rules_csv(data: ReportData) -> bytes:
+    """Every rule the findings come from, with its status (``skip`` with the reason it was not
+    applied); every row's ``rule_selection`` states the selection (all rules of the catalog, or
+    a partial audit)."""
+    statement = data.rule_selection.describe()
+    return _csv(RULE_COLUMNS, ([r.rule_id, r.title, r.severity, r.status, r.note if r.status == "skip" else None,
+                                r.checked, r.failed, r.open, r.waived, r.error, statement] for r in data.rules))
+
+
 def findings_csv(data: ReportData) -> bytes:
     """Every finding; on an incomplete snapshot every row's ``snapshot_warning`` says so."""
     warning = data.incomplete_warning
@@ -116,10 +131,11 @@ def audit_dict(data: ReportData) -> dict[str, Any]:
     summary = {"findings": len(data.findings), "by_status": {"fail": s.open, "waived": s.waived},
                "by_severity": s.by_severity, "rules": s.rules, "fail_on": data.fail_on or "none",
                "exit_code": data.exit_code}
-    rules = [{"rule_id": r.rule_id, "status": r.status, "checked": r.checked, "failed": r.failed, "error": r.error}
+    rules = [{"rule_id": r.rule_id, "status": r.status, "checked": r.checked, "failed": r.failed, "error": r.error,
+              "reason": r.note if r.status == "skip" else None}
              for r in data.rules]
-    return {"snapshot": _snapshot(data.snapshot), "summary": summary, "rules": rules,
-            "findings": [finding_dict(f) for f in data.findings]}
+    return {"snapshot": _snapshot(data.snapshot), "rule_selection": data.rule_selection.to_dict(),
+            "summary": summary, "rules": rules, "findings": [finding_dict(f) for f in data.findings]}
 
 
 def findings_json(data: ReportData) -> bytes:
@@ -167,7 +183,7 @@ def csv_files(data: ReportData, ctx: Any) -> dict[str, bytes]:
     """The ``csv`` format of a report: findings, changes, one inventory file per family, and
     ``INCOMPLETE.txt`` on an incomplete snapshot."""
     out = {"findings.csv": ctx.attachments.get("findings.csv") or findings_csv(data),
-           "changes.csv": changes_csv(data)}
+           "rules.csv": rules_csv(data), "changes.csv": changes_csv(data)}
     out.update({f"inventory/{family}.csv": body for family, body in inventory_csvs(data).items()})
     if data.incomplete_warning:
         out["INCOMPLETE.txt"] = (data.incomplete_warning + "\n").encode()

@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import duckdb
 
 from .. import __version__
+from .. import families as fam
 
 from ..db import Database, family_status, resolve_snapshot, scope_to_snapshot, snapshot_info
 from ..db.connect import sandbox
@@ -33,23 +34,32 @@ from ..timeutil import utcnow
 from . import stage as fnd
 from .catalog import load_rules
 from .engine_rules import EXPIRED_WAIVER, STALE_WAIVER, WAIVER_FAMILY
-from .loader import PREVIOUS_BINDING, Rule, effective_params, first_line
+from .loader import OFFERED_PREFIX, PREVIOUS_BINDING, PREVIOUS_SNAPSHOT, Rule, effective_params, first_line
 from .stage import Finding
 from .waivers import Waiver, resolve_waivers
 
+if TYPE_CHECKING:
+    from ..report.model import RuleSelection
+
 NO_PREVIOUS = "no previous snapshot to compare"
+RULE_STATUSES = ("pass", "fail", "error", "skip")
+"""``pass`` and ``fail``: evaluated; ``error``: could not be evaluated (its evidence is missing or
+its SQL failed); ``skip``: not applied because a precondition the rule declares (``requires``)
+does not hold, with the reason in ``note``. Only ``pass`` and ``fail`` are evaluations
+(``rule_evaluations``); a skip is never counted as passed."""
 
 
 @dataclass
 class RuleResult:
     rule: Rule
     status: str = "pass"
-    """pass | fail | error"""
+    """pass | fail | error | skip (:data:`RULE_STATUSES`)"""
     checked: int = 0
     failed: int = 0
     error: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
+    """Why the rule was skipped (status ``skip``): the precondition that did not hold."""
     columns: list[str] = field(default_factory=list, repr=False)
     """Columns of the rule's SQL result."""
     raw: list[tuple[Any, ...]] = field(default_factory=list, repr=False)
@@ -61,7 +71,7 @@ class RuleResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"rule_id": self.rule.id, "status": self.status, "checked": self.checked, "failed": self.failed,
-                "error": self.error}
+                "error": self.error, "reason": self.note}
 
     def record(self) -> dict[str, Any]:
         """The ``rule_results`` row (without snapshot and time)."""
@@ -117,6 +127,25 @@ def _not_collected(family: str, statuses: dict[str, dict[str, Any]], where: str)
     if st["status"] == "failed":
         return f"family {family} was not collected{'' if where == 'this snapshot' else ' in ' + where}: " \
                f"{st.get('error') or 'error'}"
+    if st["status"] == "unavailable" and family in fam.BY_NAME and not fam.get(family).optional:
+        # every tenant has this family: an empty view would be a false pass (a snapshot stored
+        # before imports refused such a claim)
+        return f"family {family} is recorded unavailable{'' if where == 'this snapshot' else ' in ' + where}, " \
+               "but every tenant has it: its evidence is missing"
+    return None
+
+
+def unmet_precondition(snap: Snapshot, rule: Rule) -> str | None:
+    """Why ``rule`` cannot be applied to ``snap`` (the first of its ``requires`` that does not hold),
+    or None. Decided from the declaration alone, the same way for every rule."""
+    for item in rule.requires:
+        if item == PREVIOUS_SNAPSHOT and snap.previous_id is None:
+            return NO_PREVIOUS
+        if item.startswith(OFFERED_PREFIX):
+            family = item[len(OFFERED_PREFIX):]
+            st = snap.statuses.get(family) or {}
+            if st.get("status") == "unavailable":
+                return f"family {family} is not offered by this tenant: {st.get('error') or 'unavailable'}"
     return None
 
 
@@ -132,10 +161,11 @@ def evaluate_rule(con: duckdb.DuckDBPyConnection, snap: Snapshot, rule: Rule, pa
             res.status, res.error = "error", reason
             return res
     values: dict[str, Any] = {**params, "now": snap.taken_at, "snapshot_id": snap.id}
+    reason = unmet_precondition(snap, rule)
+    if reason:
+        res.status, res.note = "skip", reason
+        return res
     if rule.needs_previous:
-        if snap.previous_id is None:
-            res.note = NO_PREVIOUS
-            return res
         for family in rule.families:
             reason = _not_collected(family, snap.previous_statuses, f"the previous snapshot {snap.previous_id}")
             if reason:
@@ -183,7 +213,7 @@ def _apply_waivers(snap: Snapshot, results: list[RuleResult], found: list[Findin
                 if f.status != "waived":
                     f.status, f.waiver = "waived", w.to_dict()
                     used[w.index] += 1
-    judged = {r.rule.id for r in results if r.status != "error" and not r.rule.is_engine}
+    judged = {r.rule.id for r in results if r.status not in ("error", "skip") and not r.rule.is_engine}
     extra: list[Finding] = []
     by_id = {r.rule.id: r for r in results}
     for rule_id, pick, text in (
@@ -217,6 +247,17 @@ class AuditResult:
     rules: list[RuleResult]
     findings: list[Finding]
     fail_on: str | None = None
+    selection: RuleSelection | None = None
+    """Which rules ran (of how many loaded), and whether and where the audit was stored."""
+
+    @property
+    def partial(self) -> bool:
+        return self.selection is not None and self.selection.partial
+
+    @property
+    def stored(self) -> str | None:
+        """``audit`` (the snapshot's audit), ``partial`` (kept apart) or None (not stored)."""
+        return self.selection.stored if self.selection is not None else None
 
     @property
     def errors(self) -> list[RuleResult]:
@@ -246,7 +287,8 @@ class AuditResult:
                           "waived": sum(v["waived"] for v in by_sev.values())},
             "by_severity": by_sev,
             "rules": {"evaluated": len(statuses), "passed": statuses.count("pass"),
-                      "failed": statuses.count("fail"), "error": statuses.count("error")},
+                      "failed": statuses.count("fail"), "error": statuses.count("error"),
+                      "skipped": statuses.count("skip")},
             "fail_on": self.fail_on or "none",
             "exit_code": self.exit_code,
         }
@@ -301,11 +343,16 @@ def audit(db: Database | Path | str, snapshot: str | int | None = "latest", *,
           rules: Sequence[Rule] | None = None, rules_dirs: Iterable[Path | str] = (),
           params: dict[str, dict[str, Any]] | None = None, waivers: Path | str | Iterable[Any] | None = None,
           only: Iterable[str] = (), skip: Iterable[str] = (), fail_on: str | None = None,
-          store: bool = True) -> AuditResult:
+          store: bool = True, store_partial: bool = False) -> AuditResult:
     """Evaluate ``rules`` (default: built-in + ``rules_dirs`` + the engine's own) on a snapshot,
     apply ``waivers`` (a file, parsed entries or Waiver objects), store the audit (unless
     ``store`` is false) and return it. ``params`` are per-rule overrides of the declared
-    defaults (the configuration's ``[rules.<ID>]`` tables)."""
+    defaults (the configuration's ``[rules.<ID>]`` tables).
+
+    A partial audit (``only``/``skip`` leave out some rule of the catalog) never replaces the
+    snapshot's audit: it is not stored, unless ``store_partial`` (then it is kept apart, in
+    ``partial_audits``, which no report, diff or delta reads). ``result.selection`` says which
+    rules ran and where the audit went."""
     if fail_on is not None and fail_on not in FAIL_ON_CHOICES:
         raise UsageError(f"--fail-on {fail_on}: expected one of {', '.join(SEVERITIES)} or none")
     db = Database.of(db)
@@ -313,9 +360,14 @@ def audit(db: Database | Path | str, snapshot: str | int | None = "latest", *,
     values = effective_params(catalog, params)
     only, skip = list(only), list(skip)
     selected = select_rules(catalog, only, skip)
+    from ..report.model import RuleSelection  # the report model holds it; imported late (no cycle)
+
+    selection = RuleSelection(rules_loaded=len(catalog), rule_ids=sorted(r.id for r in selected), only=only,
+                              skip=skip)
+    mode = None if not store else ("audit" if not selection.partial else ("partial" if store_partial else None))
     db.require()
-    with (db.writer() if store else db.reader(sandboxed=True)) as con:
-        if store:
+    with (db.writer() if mode else db.reader(sandboxed=True)) as con:
+        if mode:
             sandbox(con)
         snap = open_snapshot(con, snapshot)
         waiver_list = resolve_waivers(waivers, snap.taken_at)
@@ -330,18 +382,23 @@ def audit(db: Database | Path | str, snapshot: str | int | None = "latest", *,
         counts = Counter(f.rule_id for f in found)
         for res in results:
             res.failed = counts.get(res.rule.id, 0)
-            if res.status != "error":
+            if res.status not in ("error", "skip"):
                 res.status = "fail" if res.failed else "pass"
         fnd.fill_first_seen(con, snap.id, snap.taken_at, found)
-        if store:
+        if mode:
             audit_row = {"tool_version": __version__, "rules_loaded": len(catalog), "rules_evaluated": len(selected),
                          "selection": json.dumps({"only": only, "skip": skip}) if (only or skip) else None,
                          **_waiver_source(waivers), "fail_on": fail_on}
-            fnd.save(con, snap.id, snap.taken_at, found, [r.record() for r in results], utcnow(), audit_row,
-                     _waiver_rows(waiver_list, waived_by, snap.taken_at))
+            if mode == "audit":
+                fnd.save(con, snap.id, snap.taken_at, found, [r.record() for r in results], utcnow(), audit_row,
+                         _waiver_rows(waiver_list, waived_by, snap.taken_at))
+            else:
+                selection.partial_id = fnd.save_partial(con, snap.id, found, [r.record() for r in results],
+                                                        utcnow(), {**audit_row, "rule_ids": selection.rule_ids})
+            selection.stored = mode
     info = dict(snap.info)
     info["previous_id"] = snap.previous_id
-    return AuditResult(info, results, found, fail_on if fail_on != "none" else None)
+    return AuditResult(info, results, found, fail_on if fail_on != "none" else None, selection)
 
 
 def _waiver_source(waivers: Any) -> dict[str, Any]:

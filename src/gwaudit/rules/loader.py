@@ -30,6 +30,13 @@ ID_PATTERN = r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$"
 BUILTIN_BINDINGS = frozenset({"now", "snapshot_id"})
 PREVIOUS_BINDING = "previous_snapshot_id"
 RESERVED_PARAMS = BUILTIN_BINDINGS | {PREVIOUS_BINDING}
+PREVIOUS_SNAPSHOT = "previous_snapshot"
+OFFERED_PREFIX = "offered:"
+PRECONDITIONS = (PREVIOUS_SNAPSHOT, OFFERED_PREFIX + "<family>")
+"""What a rule may declare in ``requires``: ``previous_snapshot`` (an earlier snapshot to compare
+with; implies ``needs_previous``) and ``offered:<family>`` (an optional family this tenant offers:
+not recorded ``unavailable``). When one does not hold the engine records the rule ``skip`` with
+the reason: never ``pass``."""
 
 
 _HINT = "see README, 'Writing a rule', for the keys of a rule file"
@@ -57,6 +64,8 @@ class Rule(BaseModel):
     sql: str = Field(min_length=1)
     checked_sql: Optional[str] = None
     needs_previous: bool = False
+    requires: list[str] = Field(default_factory=list)
+    """Preconditions (:data:`PRECONDITIONS`); ``needs_previous: true`` implies ``previous_snapshot``."""
 
     _path: Optional[Path] = PrivateAttr(default=None)
     _origin: str = PrivateAttr(default="builtin")
@@ -132,6 +141,39 @@ class Rule(BaseModel):
                     raise ValueError(f"rationale.{fw}.{cid}: {cid} is not among the rule's {fw} mappings")
                 if not why.strip() or "\n" in why.strip():
                     raise ValueError(f"rationale.{fw}.{cid}: the reason must be one non-empty line")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _previous_is_required(cls, data: Any) -> Any:
+        """``needs_previous: true`` and ``requires: [previous_snapshot]`` say the same thing: each
+        implies the other, so the engine decides the skip from ``requires`` alone."""
+        if not isinstance(data, dict) or not isinstance(data.get("requires", []), list):
+            return data
+        requires = list(data.get("requires") or [])
+        if data.get("needs_previous") is True and PREVIOUS_SNAPSHOT not in requires:
+            requires.insert(0, PREVIOUS_SNAPSHOT)
+        if PREVIOUS_SNAPSHOT in requires and "needs_previous" not in data:
+            data = {**data, "needs_previous": True}
+        return {**data, "requires": requires} if requires or "requires" in data else data
+
+    @model_validator(mode="after")
+    def _known_preconditions(self) -> "Rule":
+        if len(set(self.requires)) != len(self.requires):
+            raise ValueError("requires: a precondition is listed twice")
+        for item in self.requires:
+            if item == PREVIOUS_SNAPSHOT:
+                if not self.needs_previous:
+                    raise ValueError("requires: previous_snapshot contradicts needs_previous: false")
+            elif isinstance(item, str) and item.startswith(OFFERED_PREFIX):
+                name = item[len(OFFERED_PREFIX):]
+                if name not in self.families:
+                    raise ValueError(f"requires: {item}: {name!r} is not among the rule's families")
+                if not fam.BY_NAME[name].optional:
+                    raise ValueError(f"requires: {item}: {name} is not optional (every tenant offers it; "
+                                     "a family that was not collected makes the rule error, never skip)")
+            else:
+                raise ValueError(f"requires: unknown precondition {item!r}; known: {', '.join(PRECONDITIONS)}")
         return self
 
     @field_validator("params")

@@ -41,9 +41,14 @@ def audit_table(data: "ReportData", ctx: Any = None) -> str:
     style: Styler = ctx.style if ctx is not None else plain
     snap, summ = data.snapshot, data.summary
     rules = summ.rules
-    lines = [f"snapshot {snap.id} taken {format_ts(snap.taken_at)} ({snap.status})",
+    missing = f"; not collected: {', '.join(data.missing_families)}" if data.incomplete else ""
+    lines = [f"snapshot {snap.id} taken {format_ts(snap.taken_at)} ({snap.status}{missing})",
              f"rules: {rules['evaluated']} evaluated, {rules['passed']} pass, {rules['failed']} fail, "
-             f"{rules['error']} error; findings: {summ.open} open, {summ.waived} waived"]
+             f"{rules['error']} error, {rules.get('skipped', 0)} skipped",
+             f"findings: {summ.open} open, {summ.waived} waived"]
+    sel = data.rule_selection
+    if sel.partial:
+        lines += _wrap(sel.describe(), 0)
     for sev in SEVERITIES:
         group = [f for f in data.findings if f.severity == sev]
         if not group:
@@ -68,7 +73,13 @@ def audit_table(data: "ReportData", ctx: Any = None) -> str:
         for r in errors:
             lines.append(f"  {r.rule_id}")
             lines += _wrap(r.error or "error", 6)
-    notes = [r for r in data.rules if r.note]
+    skipped = [r for r in data.rules if r.status == "skip"]
+    if skipped:
+        lines += ["", style(f"SKIPPED ({len(skipped)}): not applied, not passed", fg="yellow", bold=True)]
+        for r in skipped:
+            lines.append(f"  {r.rule_id}")
+            lines += _wrap(r.note or "a precondition did not hold", 6)
+    notes = [r for r in data.rules if r.note and r.status != "skip"]
     if notes:
         lines += ["", "NOTES"]
         for r in notes:
@@ -128,6 +139,9 @@ def rule_text(rule: Rule, params: dict[str, Any]) -> str:
              f"families: {', '.join(rule.families) or WAIVER_NOTE}"]
     if rule.needs_previous:
         lines.append("needs_previous: true (compares with the previous snapshot: prev_<family> views)")
+    if rule.requires:
+        lines.append(f"requires: {', '.join(rule.requires)} (when one does not hold the rule is skipped, "
+                     "with the reason: never passed)")
     for key in ("description", "risk", "remediation"):
         lines += ["", f"{key}:"] + _wrap(getattr(rule, key), 2)
     lines += ["", "references:"] + [f"  - {ref}" for ref in rule.references]

@@ -216,6 +216,49 @@ def save(con: duckdb.DuckDBPyConnection, snapshot_id: int, taken_at: datetime, f
                 WHERE findings.fingerprint = m.fingerprint AND findings.first_seen <> m.first_seen""")
 
 
+def save_partial(con: duckdb.DuckDBPyConnection, snapshot_id: int, findings: list[Finding],
+                 rule_rows: list[dict[str, Any]], evaluated_at: datetime, audit_row: dict[str, Any]) -> int:
+    """Store a partial audit (a selection of the catalog) apart from the snapshot's audit, in
+    ``partial_audits``, ``partial_rule_results`` and ``partial_findings``, in one transaction;
+    returns its ``partial_id``. The snapshot's own audit (``audits``, ``findings``,
+    ``rule_results``, its compliance matrix) is left as it was: no report, diff or delta reads
+    these tables."""
+    waived = [f for f in findings if f.status != "fail"]
+    marks = pd.DataFrame({"fingerprint": [f.fingerprint for f in waived], "status": [f.status for f in waived],
+                          "waiver": [dumps(f.waiver, indent=None) for f in waived]}, dtype=object)
+    seen = pd.DataFrame({"fingerprint": [f.fingerprint for f in findings],
+                         "first_seen": [f.first_seen for f in findings]})
+    results = pd.DataFrame(rule_rows, columns=["rule_id", "status", "checked", "failed", "error", "params",
+                                                "title", "severity", "frameworks", "note"])
+    with transaction(con):
+        pid = con.execute("SELECT nextval('partial_audit_id_seq')").fetchone()[0]
+        con.execute("""INSERT INTO partial_audits VALUES ($pid, $sid, $at, $tool_version, $rules_loaded,
+                       $rules_evaluated, CAST($selection AS JSON), $rule_ids, $waivers_source, $waivers_sha256,
+                       $fail_on, 'store-partial')""",
+                    {"pid": pid, "sid": snapshot_id, "at": evaluated_at, **audit_row})
+        con.register("new_results", results)
+        con.execute("""
+            INSERT INTO partial_rule_results SELECT $pid, $sid, rule_id, status, checked, failed, error,
+                   CAST(params AS JSON), $at, title, severity, CAST(frameworks AS JSON), note
+            FROM new_results""", {"pid": pid, "sid": snapshot_id, "at": evaluated_at})
+        con.unregister("new_results")
+        _stage_engine_findings(con, [f for f in findings if f.rule_id in ENGINE_RULE_IDS])
+        con.register("audit_marks", marks)
+        con.register("partial_seen", seen)
+        con.execute(f"""
+            INSERT INTO partial_findings
+            SELECT $pid, a.fingerprint, a.rule_id, r.title, r.severity, COALESCE(m.status, 'fail'), a.family,
+                   a.resource_id, a.resource_name, a.message, a.evidence, r.frameworks, $sid,
+                   CAST(e.first_seen AS TIMESTAMPTZ), CAST(m.waiver AS JSON)
+            FROM {STAGE} a
+            JOIN partial_rule_results r ON r.partial_id = $pid AND r.rule_id = a.rule_id
+            LEFT JOIN audit_marks m ON m.fingerprint = a.fingerprint
+            LEFT JOIN partial_seen e ON e.fingerprint = a.fingerprint""", {"pid": pid, "sid": snapshot_id})
+        con.unregister("audit_marks")
+        con.unregister("partial_seen")
+    return int(pid)
+
+
 def _stage_engine_findings(con: duckdb.DuckDBPyConnection, findings: list[Finding]) -> None:
     if not findings:
         return

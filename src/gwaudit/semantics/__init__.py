@@ -36,6 +36,20 @@ class Concept:
     doc: str
     """What the concept means, at its edges too (README and rules/README quote it)."""
 
+    @property
+    def reads(self) -> frozenset[str]:
+        """The families and concepts the template names directly."""
+        import string
+
+        return frozenset(f for _, f, _, _ in string.Formatter().parse(self.sql) if f)
+
+    def families(self) -> frozenset[str]:
+        """Every family this concept reads, through the concepts it reads too."""
+        out: set[str] = set()
+        for name in self.reads:
+            out |= BY_NAME[name].families() if name in BY_NAME else {name}
+        return frozenset(out)
+
     def render(self, prefix: str = "") -> str:
         """The SELECT over ``<prefix><name>`` for every family and concept."""
         return self.sql.format_map(_Names(prefix))
@@ -54,13 +68,14 @@ class _Names(dict):
 
 def _all() -> tuple[Concept, ...]:
     from ..access import concepts as access
-    from . import keys
+    from . import keys, pricing
 
-    return (*keys.CONCEPTS, *access.CONCEPTS)
+    return (*keys.CONCEPTS, *pricing.CONCEPTS, *access.CONCEPTS)
 
 
 CONCEPTS: tuple[Concept, ...] = _all()
 _KNOWN = frozenset(fam.NAMES) | {c.name for c in CONCEPTS}
+BY_NAME = {c.name: c for c in CONCEPTS}
 
 if len({c.name for c in CONCEPTS}) != len(CONCEPTS):  # pragma: no cover - a programming error
     raise RuntimeError("a concept is defined twice")
