@@ -3,9 +3,10 @@
 The org (snapshot taken Friday 2026-11-27 06:00 UTC, governance default_model_access = allow):
 
   providers  P1 "OpenAI" and P2 "Anthropic", both enabled and healthy
-  routes     P1: gpt (1:1, gpt)  chat -> gpt      price in 1 / out 4   -> highest 4 per million
-             P2: opus (1:1)                       price in 15 / out 75 -> highest 75
-             P2: haiku (1:1)                      price in 1 / out 5   -> highest 5
+  routes     P1: gpt (1:1, gpt)  chat -> gpt      priced (pricing rule gpt)   in 1 / out 4   -> 4 per million
+             P2: opus (1:1)                       priced (rule opus, anthropic) in 15 / out 75 -> 75
+             P2: haiku (1:1)                      priced (rule haiku, anthropic) in 1 / out 5  -> 5
+             (route_prices resolves the org-wide pricing rules; the higher of input/output counts)
   smart      smart: slots chat, opus
   group G    "General": [chat]
   policies   A1 allowlist  group eng   [route_group G, model_alias smart]
@@ -58,6 +59,7 @@ from tests.factories.access import access as policy, t_alias, t_group, t_model
 from tests.factories.budgets import budget, budget_status
 from tests.factories.governance import governance
 from tests.factories.keys import api_key
+from tests.factories.pricing import price
 from tests.factories.providers import provider
 from tests.factories.rate_limits import rate_limit
 from tests.factories.routes import route, route_group
@@ -85,6 +87,8 @@ def org() -> dict[str, Any]:
         "model_routes": [_priced(route(p1, "gpt"), 1, 4), _priced(route(p1, "chat", "gpt"), 1, 4),
                          _priced(route(p2, "opus"), 15, 75), _priced(route(p2, "haiku"), 1, 5)],
         "smart_models": [smart_model("smart", ["chat", "opus"])],
+        "model_pricing": [price("gpt", 1, 4), price("opus", 15, 75, model_provider="anthropic"),
+                          price("haiku", 1, 5, model_provider="anthropic")],
         "model_route_groups": [g],
         "model_access": [
             policy("A1", [t_group(g), t_alias("smart")], "allowlist", "group", scope_value="eng"),
@@ -187,6 +191,25 @@ def test_drift_names_the_cause(tmp_path):
     assert "+ haiku  org, role:intern, 1 key: now allowed by default (allow) (was D2)" in diff_text(diff)
     assert diff_csv(diff).count("\naccess,,gained,") == 3
     assert diff_snapshots(d, "previous", "latest", families=["model_access"]).access is None
+
+    # the rules: GW-ACCESS-001 reports the cause, D2, with the three principals that gained haiku
+    # (not eng, not the revoked K3); GW-SPEND-002 (max 1000) K2 alone (1,080,000 in 24 h; K1 80);
+    # GW-SPEND-001 nobody (every active key has a bounding control). The report carries both.
+    from gwaudit.report.data import build_report_data
+    from gwaudit.rules import audit
+
+    result = audit(d, "latest")
+    found = {(f.rule_id, f.resource_id) for f in result.findings}
+    d2 = before["model_access"][2]["id"]
+    assert {r for r in found if r[0] == "GW-ACCESS-001"} == {("GW-ACCESS-001", d2)}
+    [msg] = [f.message for f in result.findings if f.rule_id == "GW-ACCESS-001"]
+    assert msg == ("3 principals (org, role:intern and 1 active key) can now reach 1 model that D2 denied "
+                   "before (haiku); now allowed by default (allow)")
+    assert {r for r in found if r[0].startswith("GW-SPEND")} == {("GW-SPEND-002", k2)}
+    data = build_report_data(d)
+    assert [(a["change"], a["model"], a["scopes"], a["keys"]) for a in data.access_changes] == [
+        ("gained", "haiku", ["org", "role:intern"], 1)]
+    assert [e["principal"] for e in data.exposures][:2] == ["org", "role:intern"]
 
 
 # ---------------------------------------------------------------- properties

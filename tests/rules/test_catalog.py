@@ -34,7 +34,7 @@ from tests.conftest import example_org
 AREAS = {
     "KEY": "keys", "CRED": "credentials", "PROV": "providers", "ROUTE": "routes", "PRICE": "pricing",
     "RL": "rate_limits", "BUD": "budgets", "ACC": "access", "SMART": "smart_models", "GOV": "governance",
-    "HEALTH": "route_health", "DRIFT": "change_control",
+    "HEALTH": "route_health", "DRIFT": "change_control", "SPEND": "spend", "ACCESS": "change_control",
 }
 CHANGE_CONTROL = "change_control"  # rules comparing with the previous snapshot: needs_previous, prev_ views
 
@@ -60,6 +60,7 @@ EXPECTED = {
     "GW-HEALTH-001": "high", "GW-HEALTH-002": "critical", "GW-HEALTH-003": "medium", "GW-HEALTH-004": "low",
     "GW-DRIFT-001": "high", "GW-DRIFT-002": "high", "GW-DRIFT-003": "medium", "GW-DRIFT-004": "medium",
     "GW-DRIFT-005": "medium",
+    "GW-ACCESS-001": "high", "GW-SPEND-001": "high", "GW-SPEND-002": "medium",
 }
 RULE_KEYED = {"GW-PRICE-002", "GW-PRICE-003", "GW-PRICE-004", "GW-PRICE-005"}  # resource_key = pricing rule
 
@@ -233,6 +234,8 @@ FINDINGS = {
         "GW-ACC-003": {"governance_config"},
         "GW-HEALTH-001": {"59f11fe3-fa78-494a-8f39-4a28c9220d96/claude-sonnet-4-5"},
         "GW-HEALTH-002": {"claude-sonnet-4-5"},
+        # both active example keys could spend more than 1000 in 24 hours (spend_exposure)
+        "GW-SPEND-002": {"eba21eaf-b903-4c55-8370-6b9883ae0f1b", "f278f927-f4ef-45ea-9e97-3fb553ecf3f6"},
     },
 }
 

@@ -35,8 +35,8 @@ NO_BUDGET_PERIOD_HOURS = 720
 """The "budget period" horizon of a principal no blocking budget applies to: 30 days."""
 
 CURRENCY = "USD"
-"""Route prices (``effective_pricing``) carry no currency; Barndoor's defaults declare USD, and
-budgets' ``cost_limit`` is compared as if in the same currency."""
+"""The currency when route_prices gives none (pricing rules carry none: USD; Barndoor's defaults
+declare theirs); budgets' ``cost_limit`` is compared as if in the same currency."""
 
 ASSUMPTIONS = (
     "Deny wins: a denylist that applies to a principal and names a route blocks it, whatever any allowlist says.",
@@ -65,8 +65,9 @@ ASSUMPTIONS = (
     "and model_alias bound nothing.",
     f"A rate limit with requests per minute only is read as rpm x {REQUEST_TOKEN_CEILING:,} tokens per "
     "request (the per-request ceiling); with both, the smaller of tpm and that.",
-    "Money is tokens x the highest per-token price (input, output, cache or long-context) among the "
-    "routes the principal can reach; unpriced and not-metered routes record $0.",
+    "Money is tokens x the highest per-token price (the higher of input and output, from the "
+    "route_prices view the pricing rules use) among the routes the principal can reach; unpriced and "
+    "not-metered routes record $0.",
     "A blocking budget allows what its status says is left of the current period (the whole limit when "
     "no status is stored) plus a whole limit for every period boundary (UTC) inside the horizon.",
     f"The budget-period horizon runs to the end of the current period of the longest blocking budget "

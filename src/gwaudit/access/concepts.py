@@ -43,22 +43,12 @@ def match(pattern: str, name: str) -> str:
 ROUTE_PRICES = Concept(
     "access_route_prices",
     """
-    SELECT id AS route_id, taken_at,
-           coalesce(effective_pricing_source, effective_pricing->>'source', 'none') AS price_source,
-           CASE WHEN coalesce(effective_pricing_source, effective_pricing->>'source') IN ('none', 'not_metered')
-                  OR effective_pricing IS NULL THEN 0.0
-                ELSE greatest(
-                  coalesce(TRY_CAST(effective_pricing->>'input_cost_per_million_tokens' AS DOUBLE), 0),
-                  coalesce(TRY_CAST(effective_pricing->>'output_cost_per_million_tokens' AS DOUBLE), 0),
-                  coalesce(TRY_CAST(effective_pricing->>'cache_read_cost_per_million_tokens' AS DOUBLE), 0),
-                  coalesce(TRY_CAST(effective_pricing->>'cache_write_cost_per_million_tokens' AS DOUBLE), 0),
-                  coalesce(TRY_CAST(effective_pricing->'long_context'->>'input_cost_per_million_tokens' AS DOUBLE), 0),
-                  coalesce(TRY_CAST(effective_pricing->'long_context'->>'output_cost_per_million_tokens' AS DOUBLE), 0))
-           END AS max_price_per_million
-    FROM {model_routes}""",
-    "Per route, the highest price per million tokens it can bill (input, output, cache read/write, "
-    "long-context tier) from the route's effective_pricing; 0 for unpriced (source none) and "
-    "not-metered routes. Private to access/exposure until the shared route_prices concept lands.")
+    SELECT route_id, taken_at, resolved_source AS price_source, coalesce(currency, @CURRENCY@) AS currency,
+           coalesce(greatest(input_cost_per_million_tokens, output_cost_per_million_tokens), 0.0)
+             AS max_price_per_million
+    FROM {route_prices}""".replace("@CURRENCY@", "'" + A.CURRENCY + "'"),
+    "Per route, the higher of its input and output price per million tokens, from route_prices (the "
+    "effective price the pricing rules use); 0 for unpriced and not-metered routes.")
 
 SERVING_ROUTES = Concept(
     "access_routes",

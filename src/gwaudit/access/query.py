@@ -192,3 +192,16 @@ def access_drift_on(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int) ->
 def access_drift(db: Database | Path | str, old: str | int, new: str | int) -> AccessDrift:
     with Database.of(db).reader(sandboxed=True) as con:
         return access_drift_on(con, resolve_snapshot(con, old), resolve_snapshot(con, new))
+
+
+def top_exposures_on(con: duckdb.DuckDBPyConnection, sid: int, n: int = 10) -> list[dict[str, Any]]:
+    """The ``n`` largest exposures of snapshot ``sid`` (unbounded first; keys only when active),
+    on any connection (temporary prefixed views, as for drift)."""
+    prefix = "acc_rep_"
+    scope_concepts(con, sid, prefix)
+    cur = con.execute(f"SELECT {', '.join(EXPOSURE_COLUMNS)} FROM {prefix}spend_exposure "
+                      "WHERE key_state IS NULL OR key_state = 'active' "
+                      "ORDER BY unbounded DESC, exposure_24h DESC NULLS LAST, max_price_per_million DESC, principal "
+                      f"LIMIT {int(n)}")
+    cols = [d[0] for d in cur.description]
+    return [dict(zip(cols, r)) for r in cur.fetchall()]

@@ -116,6 +116,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, sel: Selection, catalog: dict[str,
     notes = list(sel.notes)
     diff = compare(con, sel.baseline, sel.audited) if sel.baseline is not None else None
     changes, changes_note = _changes(diff)
+    access_changes, access_note = _access_changes(diff)
     delta = diff.findings if diff is not None else None
     if delta is not None and delta.compared:
         summary.new, summary.resolved = len(delta.new), len(delta.all_resolved)
@@ -134,6 +135,7 @@ def _assemble(con: duckdb.DuckDBPyConnection, sel: Selection, catalog: dict[str,
                       snapshots=[_ref(snapshot_info(con, s)) for s in sel.in_period]),
         completeness=_completeness(con, sel.audited), rules=rules, findings=findings,
         controls=flat_rows(matrix), matrix=matrix, scope=scope, changes=changes, changes_note=changes_note,
+        access_changes=access_changes, access_note=access_note, exposures=_exposures(con, sel.audited),
         waivers=_waivers(con, sel.audited, findings), inventory=_inventory(con, sel.audited), trend=trend,
         notes=notes, delta=delta.to_dict() if delta is not None else None, fail_on=_fail_on(con, sel.audited),
         selection=_selection(con, sel.audited, rules))
@@ -329,6 +331,22 @@ def _selection(con: duckdb.DuckDBPyConnection, sid: int, rules: list[ReportRule]
 def _fail_on(con: duckdb.DuckDBPyConnection, sid: int) -> Optional[str]:
     row = con.execute("SELECT fail_on FROM audits WHERE snapshot_id = ?", [sid]).fetchone()
     return row[0] if row and row[0] not in (None, "none") else None
+
+
+# ---------------------------------------------------------------- access drift and exposure
+
+def _access_changes(diff: Any) -> tuple[list[dict[str, Any]], Optional[str]]:
+    if diff is None or diff.access is None:
+        return [], None
+    if diff.access.status != "compared":
+        return [], f"Access changes are not shown: {diff.access.status}."
+    return diff.access.summary(), None
+
+
+def _exposures(con: duckdb.DuckDBPyConnection, sid: int) -> list[dict[str, Any]]:
+    from ..access.query import top_exposures_on
+
+    return top_exposures_on(con, sid, 10)
 
 
 # ---------------------------------------------------------------- changes (diff)

@@ -245,6 +245,11 @@ class ReportData:
     changes: list[ChangeRow] = field(default_factory=list)
     changes_note: Optional[str] = None
     """Why the changes are missing or partial (e.g. no earlier snapshot), else None."""
+    access_changes: list[dict[str, Any]] = field(default_factory=list)
+    """Who gained or lost which models since the baseline (:meth:`AccessDrift.summary`)."""
+    access_note: Optional[str] = None
+    exposures: list[dict[str, Any]] = field(default_factory=list)
+    """The 10 largest worst-case spend exposures and what bounds each (``spend_exposure`` rows)."""
     waivers: list[Waiver] = field(default_factory=list)
     inventory: list[Inventory] = field(default_factory=list)
     trend: list[TrendPoint] = field(default_factory=list)

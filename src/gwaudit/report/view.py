@@ -17,7 +17,8 @@ from .model import (SEVERITIES, SEVERITY_RANK, ChangeRow, FamilyCompleteness, In
                     ReportData, ReportFinding, ReportRule, SnapshotRef)
 
 SECTIONS = [("summary", "Executive summary"), ("compliance", "Compliance matrix"),
-            ("findings", "Findings by rule"), ("changes", "Changes in the period"), ("waivers", "Waivers"),
+            ("findings", "Findings by rule"), ("changes", "Changes in the period"), ("exposure", "Spend exposure"),
+            ("waivers", "Waivers"),
             ("inventory", "Inventory"), ("rules", "Rules and parameters")]
 
 
