@@ -295,7 +295,7 @@ class _FolderReader:
             kind = "folder" if part_at < len(parts) - 1 else "file"
             return SnapshotFormatError(f"{shown} is a symbolic link; links in a snapshot folder are not followed "
                                        f"(listed {kind} of {self.root / rel})", hint=_LINK_HINT)
-        if exc.errno == errno.ENOENT or st is None:
+        if exc.errno == errno.ENOENT:
             return SnapshotFormatError(f"{self.root / rel} is listed in the manifest but missing")
         if exc.errno in (errno.ENOTDIR, errno.EISDIR):
             what = "not a folder" if part_at < len(parts) - 1 else "a folder, not a file"
