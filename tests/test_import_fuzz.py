@@ -124,6 +124,8 @@ def apply(folder: Path, outside: Path, kind: str, rnd, value, flag: bool) -> Non
             obj, key = rnd.choice(targets)
             if kind == "manifest_drop":
                 del obj[key]
+            elif flag:  # values at the edges of the columns they are stored in
+                obj[key] = rnd.choice([2 ** 31, 2 ** 63, -1, -(2 ** 63) - 1, 2 ** 70, 1e308, 0, "\ud800", [], {}])
             else:
                 obj[key] = value
         mpath.write_text(json.dumps(data))

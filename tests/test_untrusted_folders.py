@@ -271,3 +271,26 @@ def test_import_folder_refuses_before_opening_the_database(tmp_path):
     with pytest.raises(SnapshotFormatError):
         import_folder(db, folder_with(tmp_path, taken_at="9999-01-01T00:00:00Z"))
     assert not db.exists()
+
+
+@pytest.mark.parametrize("where, key, value, reason", [
+    ("family", "http_status", 2 ** 40, "less than or equal to 599"),
+    ("family", "request_count", -(2 ** 63) - 5, "greater than or equal to 0"),
+    ("family", "item_count", 2 ** 31, "less than or equal to"),
+    ("family", "duration_ms", -1.0, "greater than or equal to 0"),
+    ("family", "error", "\ud800", "unpaired UTF-16 surrogate"),
+    ("file", "http_status", 2 ** 40, "less than or equal to 599"),
+    ("file", "bytes", -1, "greater than or equal to 0"),
+    ("top", "format_version", -5, "greater than or equal to 1"),
+    ("top", "taken_at", 2 ** 40, "RFC 3339 timestamp string"),
+    ("top", "families", [], "valid dictionary"),
+])
+def test_manifest_values_outside_what_can_be_stored_are_format_errors(tmp_path, seeded, capsys, where, key, value,
+                                                                      reason):
+    """Found by the fuzz test: these were 'internal error: ConversionException' (exit 5)."""
+    folder = folder_with(tmp_path)
+    data = manifest(folder)
+    target = {"family": data["families"]["api_keys"], "file": data["files"][0], "top": data}[where]
+    target[key] = value
+    save_manifest(folder, data)
+    refused(seeded, folder, capsys, "manifest.json", reason)

@@ -132,6 +132,27 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return obj
 
 
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> bool:
+    """Whether any string (key or value) holds an unpaired UTF-16 surrogate (iterative walk)."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
 def _no_constant(name: str) -> Any:
     raise JSONRefused(f"{name} is not JSON")
 
@@ -141,8 +162,8 @@ def loads_strict(data: bytes, *, max_depth: int) -> Any:
 
     Refused (:class:`JSONRefused`, a ValueError): text that is not UTF-8, nesting deeper than
     ``max_depth`` arrays/objects, an object with the same key twice (DuckDB's JSON functions take
-    the first value, Python's the last: neither is stored), ``NaN``/``Infinity``, and anything
-    that is not one JSON value."""
+    the first value, Python's the last: neither is stored), ``NaN``/``Infinity``, a ``\\uD800``
+    escape without its pair, and anything that is not one JSON value."""
     if data[:3] == b"\xef\xbb\xbf":
         raise JSONRefused("starts with a byte order mark (JSON bodies are UTF-8 without one)")
     try:
@@ -153,7 +174,11 @@ def loads_strict(data: bytes, *, max_depth: int) -> Any:
     if depth > max_depth:
         raise JSONRefused(f"nested deeper than {max_depth} levels of arrays and objects")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        if _SURROGATE.search(data) and _lone_surrogate(value):  # rare: only then walk the value
+            raise JSONRefused("a string holds an unpaired UTF-16 surrogate escape (not Unicode text; "
+                              "DuckDB refuses it where Python would accept it)")
+        return value
     except JSONRefused:
         raise
     except RecursionError:  # defence in depth: nesting_depth said otherwise

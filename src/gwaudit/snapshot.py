@@ -41,6 +41,8 @@ MANIFEST = "manifest.json"
 Status = Literal["ok", "failed", "unavailable"]
 
 MB = 1 << 20
+INT32 = 2**31 - 1  # the columns a manifest's numbers are stored in
+INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -71,10 +73,10 @@ class FileEntry(BaseModel):
     family: str
     endpoint: Optional[str] = None
     query: dict[str, str] = Field(default_factory=dict)
-    http_status: int = 200
-    item_count: Optional[int] = None
+    http_status: int = Field(default=200, ge=100, le=599)
+    item_count: Optional[int] = Field(default=None, ge=0, le=INT32)
     sha256: str
-    bytes: Optional[int] = None
+    bytes: Optional[int] = Field(default=None, ge=0, le=INT64)
 
     @field_validator("path")
     @classmethod
@@ -99,11 +101,11 @@ class FamilyStatus(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     status: Status
-    http_status: Optional[int] = None
+    http_status: Optional[int] = Field(default=None, ge=100, le=599)
     error: Optional[str] = None
-    item_count: Optional[int] = None
-    request_count: Optional[int] = None
-    duration_ms: Optional[float] = None
+    item_count: Optional[int] = Field(default=None, ge=0, le=INT32)
+    request_count: Optional[int] = Field(default=None, ge=0, le=INT32)
+    duration_ms: Optional[float] = Field(default=None, ge=0, allow_inf_nan=False)
     endpoint: Optional[str] = None
 
     @field_validator("error")
@@ -115,7 +117,7 @@ class FamilyStatus(BaseModel):
 class Manifest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    format_version: int = FORMAT_VERSION
+    format_version: int = Field(default=FORMAT_VERSION, ge=1)
     taken_at: datetime
     base_url: Optional[str] = None
     org_id: Optional[str] = None
@@ -126,6 +128,8 @@ class Manifest(BaseModel):
     @field_validator("taken_at", mode="before")
     @classmethod
     def _ts(cls, v: Any) -> Any:
+        if not isinstance(v, (str, datetime)):
+            raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-08-01T12:00:00Z")
         try:
             return parse_ts(v) if isinstance(v, str) else v
         except (ValueError, OverflowError) as exc:  # a year 1 with an offset overflows
@@ -291,7 +295,7 @@ class _FolderReader:
             kind = "folder" if part_at < len(parts) - 1 else "file"
             return SnapshotFormatError(f"{shown} is a symbolic link; links in a snapshot folder are not followed "
                                        f"(listed {kind} of {self.root / rel})", hint=_LINK_HINT)
-        if exc.errno == errno.ENOENT or st is None:
+        if exc.errno == errno.ENOENT:
             return SnapshotFormatError(f"{self.root / rel} is listed in the manifest but missing")
         if exc.errno in (errno.ENOTDIR, errno.EISDIR):
             what = "not a folder" if part_at < len(parts) - 1 else "a folder, not a file"

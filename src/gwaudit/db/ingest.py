@@ -300,7 +300,8 @@ def _typed_select(family: fam.Family) -> str:
 
 def _json_error(exc: Exception, files: list[tuple[int, Any]], staged: dict[int, str]) -> str:
     text = str(exc)
-    for _, lf in files:
+    # longest staged path first: /proc/self/fd/31 must not be taken for /proc/self/fd/3
+    for _, lf in sorted(files, key=lambda f: -len(staged.get(id(f[1]), ""))):
         if staged.get(id(lf), "\0") in text or lf.entry.path in text:
             return f"{lf.path}: {text.splitlines()[0].replace(staged.get(id(lf), '') or '', str(lf.path))}"
     if len(files) == 1:
