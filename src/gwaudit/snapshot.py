@@ -474,7 +474,7 @@ def _statuses(mpath: Path, manifest: Manifest, loaded: list[LoadedFile]) -> dict
 
     - ``unavailable`` only for a family the collector treats as optional (a tenant may lack it), with
       no files, and for a per-item family only when none of its parents was collected;
-    - ``ok`` for a top-level family needs its file; for a per-item family exactly one body per
+    - ``ok`` for a top-level family needs its file; for a per-item family at least one body per
       distinct request its parents' items call for (the queries, when the manifest records them,
       must be those requests), and no parent that failed;
     - a family's ``item_count`` must equal the items its files hold.
@@ -560,7 +560,9 @@ def _check_per_item(mpath: Path, family: fam.Family, files: list[LoadedFile], pa
                                   "failed, so its requests are not known to be complete",
                                   hint=f"mark {family.name} 'failed'")
     expected = _expected_queries(family, by_family)
-    if len(files) != len(expected):
+    # Fewer bodies than requests is missing evidence (rules would pass on what is absent); more is
+    # not refused (a hand-written folder may carry extra versions; they are stored as given).
+    if len(files) < len(expected):
         raise SnapshotFormatError(
             f"{mpath}: family {family.name} is 'ok' with {len(files)} per-item bod{'y' if len(files) == 1 else 'ies'}, "
             f"but the items of {' and '.join(family.parents)} call for {len(expected)} request(s)",
