@@ -59,6 +59,9 @@ DECIDED: dict[tuple[str, str], str] = {
     ("GW-ACC-001", "allowlist disabled"): "a disabled allowlist admits nothing itself; GW-ACC-005 reports it",
     ("GW-ACC-002", "allowlist disabled"): "as GW-ACC-001; GW-ACC-005 reports the disabled policy",
     ("GW-BUD-002", "budget disabled"): "GW-BUD-002 reports disabled org budgets too; GW-BUD-005 reports them",
+    **{("GW-BUD-004", m): "the budget no longer meters LLM spend, so its undercount is moot; GW-BUD-001 / "
+                          "GW-BUD-005 report the budget itself"
+       for m in ("budget disabled", "budget moved to mcp", "budget limits removed")},
 }
 
 P = provider("openai")
@@ -148,7 +151,7 @@ def test_every_rule_is_classified():
     assert set(CLASSES) == ids, (ids - set(CLASSES), set(CLASSES) - ids)
 
 
-EXAMPLES = int(os.environ.get("GWAUDIT_PROPERTY_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("GWAUDIT_PROPERTY_EXAMPLES", "8"))
 
 
 @settings(max_examples=EXAMPLES, deadline=None, derandomize="GWAUDIT_PROPERTY_EXAMPLES" not in os.environ,
