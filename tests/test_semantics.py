@@ -149,3 +149,25 @@ def test_concepts_declare_the_families_they_read():
     by = {c.name: c for c in CONCEPTS}
     assert by["route_prices"].families() == {"model_routes", "providers", "model_pricing",
                                              "model_pricing_history", "model_pricing_defaults"}
+
+
+def test_control_concepts_say_why_a_control_limits_nothing(tmp_path):
+    from tests.factories.budgets import budget
+    from tests.factories.rate_limits import rate_limit
+    p = provider("openai")
+    data = {"providers": [p], "model_routes": [route(p, "gpt-4o", route_health_status={"state": "suspended"}),
+                                               route(p, "mini")],
+            "rate_limits": [rate_limit("none", requests_per_minute=None), rate_limit("ok"),
+                            rate_limit("mcp", traffic_type="mcp"), rate_limit("grp", "group", scope_value=" "),
+                            rate_limit("dangling", target_model_alias="")],
+            "token_budgets": [budget("warn", action_on_exhaust="warn"), budget("zero", token_limit=0)]}
+    db = Database(tmp_path / "c.duckdb")
+    store_snapshot(db, data, taken_at=NOW, folder=tmp_path / "cf")
+    with db.reader() as con:
+        rl = dict(con.execute("SELECT name, coalesce(why_not, 'limiting') FROM rate_limit_controls").fetchall())
+        b = {r[0]: r[1:] for r in con.execute("SELECT name, metering, limiting, why_not FROM budget_controls").fetchall()}
+        sr = dict(con.execute("SELECT model_alias, serving FROM serving_routes").fetchall())
+    assert rl == {"none": "no limit set", "ok": "limiting", "mcp": "mcp traffic only",
+                  "grp": "scope group matches no caller", "dangling": "targets match no route"}
+    assert b == {"warn": (True, False, "never blocks"), "zero": (False, False, "no limit set")}
+    assert sr == {"gpt-4o": False, "mini": True}
