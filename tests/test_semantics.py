@@ -119,6 +119,7 @@ def test_route_prices_billed_version_comes_from_history(tmp_path):
             "model_pricing_history": history(
                 (live, [live, version(live, "2026-05-02T00:00:00Z", 3, 3),
                         version(live, "2099-01-01T00:00:00Z", 5, 5)]),
+                (later, [later]),  # every listed rule has its history body (the folder must be complete)
                 (gone, [gone, version(gone, "2026-05-03T00:00:00Z", 1, 1, is_archived=True)]))}
     got = _prices(tmp_path, data)
     # the latest version in force wins, not the list row nor the scheduled one
