@@ -18,7 +18,8 @@ from gwaudit.errors import UsageError
 from gwaudit.lake import Lake, export
 from gwaudit.lake.export import all_tables
 from gwaudit.lake.store import PARTITIONING
-from gwaudit.rules import audit
+from gwaudit.rules import audit, load_rules
+from gwaudit.rules.engine import select_rules
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = [ROOT / "sample_snapshots" / "2026-08-28", ROOT / "sample_snapshots" / "2026-11-27"]
@@ -86,13 +87,19 @@ def test_reexport_is_idempotent_and_rewrites_nothing(sample_db, tmp_path):
     assert files(other) == before
 
 
+def _key_rules():
+    """The GW-KEY-* rules as a whole catalog: an audit with them is stored as the snapshot's audit
+    (an ``only=`` selection is partial and would not be stored)."""
+    return select_rules(load_rules(), ["GW-KEY-*"])
+
+
 def test_a_new_audit_rewrites_only_its_day(sample_db, tmp_path):
     lake = tmp_path / "lake"
     export(sample_db, lake)
     old_day = lake / "findings" / f"org_id={ORG}" / "date=2026-08-28" / "data.parquet"
     new_day = lake / "findings" / f"org_id={ORG}" / "date=2026-11-27" / "data.parquet"
     old_m, new_m = old_day.stat().st_mtime_ns, new_day.stat().st_mtime_ns
-    audit(sample_db, "latest", only=["GW-KEY-*"])
+    audit(sample_db, "latest", rules=_key_rules())  # a new audit of the newer day, with another catalog
     try:
         result = export(sample_db, lake)
         assert 0 < result.written <= 5  # findings, rule_results, audits, waivers, control_results of one day
@@ -113,7 +120,7 @@ def test_a_crash_mid_partition_leaves_the_old_partition(sample_db, tmp_path, mon
     def boom(*a, **k):
         raise OSError("disk full")
 
-    audit(sample_db, "latest", only=["GW-KEY-*"])
+    audit(sample_db, "latest", rules=_key_rules())  # a new audit of the newer day, with another catalog
     try:
         monkeypatch.setattr(store.pq, "write_table", boom)
         with pytest.raises(OSError):

@@ -28,7 +28,8 @@ from tests.factories.smart_models import smart_model
 
 SM_SQL = ("SELECT id AS resource_id, model_alias AS resource_name, 'smart model ' || model_alias AS message "
           "FROM smart_models")
-DRIFT = [r.id for r in load_rules() if r.id.startswith("GW-DRIFT-")]
+# the change-control rules: the five drift rules and access drift (GW-ACCESS-001)
+DRIFT = [r.id for r in load_rules() if r.id.startswith("GW-DRIFT-") or r.id == "GW-ACCESS-001"]
 
 
 def _sm_rule(folder: Path, **fields) -> Path:
@@ -66,7 +67,7 @@ def test_requires_is_validated_and_agrees_with_needs_previous(tmp_path):
 
 def test_every_change_control_rule_declares_previous_snapshot():
     drift = [r for r in load_rules() if r.needs_previous]
-    assert {r.id for r in drift} == set(DRIFT) and len(DRIFT) == 5
+    assert {r.id for r in drift} == set(DRIFT) and len(DRIFT) == 6
     assert all(r.requires == ["previous_snapshot"] for r in drift)
     assert all(not r.requires for r in load_rules() if not r.needs_previous)
 
@@ -88,7 +89,7 @@ def test_change_control_without_a_previous_snapshot_is_skip_never_pass(sample_db
     assert all(by[rid].checked == 0 and by[rid].failed == 0 for rid in DRIFT)
     counts = first.summary()["rules"]
     statuses = [r.status for r in first.rules]
-    assert counts["skipped"] == 5 and counts["passed"] == statuses.count("pass")
+    assert counts["skipped"] == len(DRIFT) and counts["passed"] == statuses.count("pass")
     assert counts["passed"] + counts["failed"] + counts["error"] + counts["skipped"] == counts["evaluated"]
     # with a previous snapshot they are evaluated (pass or fail), never skipped
     later = audit(db, ids[1])
@@ -157,18 +158,18 @@ def test_audit_formats_show_skip_with_its_reason(sample_db):
     rules = {r["rule_id"]: r for r in doc["rules"]}
     assert all(rules[rid]["status"] == "skip" and rules[rid]["reason"] == NO_PREVIOUS for rid in DRIFT)
     assert all(r["reason"] is None for r in doc["rules"] if r["status"] != "skip")
-    assert doc["summary"]["rules"]["skipped"] == 5
+    assert doc["summary"]["rules"]["skipped"] == len(DRIFT)
     assert doc["summary"]["rules"]["passed"] == sum(r["status"] == "pass" for r in doc["rules"])
     _, text, _ = _gw(db, "audit", "--snapshot", first)
-    assert "5 skipped" in text and "SKIPPED (5): not applied, not passed" in text
-    block = text.split("SKIPPED (5)")[1]
+    assert f"{len(DRIFT)} skipped" in text and f"SKIPPED ({len(DRIFT)}): not applied, not passed" in text
+    block = text.split(f"SKIPPED ({len(DRIFT)})")[1]
     assert all(rid in block for rid in DRIFT) and NO_PREVIOUS in block
     _, xml, _ = _gw(db, "audit", "--snapshot", first, "--format", "junit")
     cases = {c.get("name").split()[0] if " " in (c.get("name") or "") else c.get("name"): c
              for c in ET.fromstring(xml).iter("testcase")}
     drift_cases = [c for c in ET.fromstring(xml).iter("testcase") if any(rid in (c.get("name") or "") +
                                                                           (c.get("classname") or "") for rid in DRIFT)]
-    assert len(drift_cases) == 5 and cases
+    assert len(drift_cases) == len(DRIFT) and cases
     assert all(c.find("skipped") is not None and NO_PREVIOUS in c.find("skipped").get("message")
                for c in drift_cases)
     _, ocsf, _ = _gw(db, "audit", "--snapshot", first, "--format", "ocsf")
@@ -191,7 +192,7 @@ def test_report_json_csv_html_pdf_show_skipped_rules_and_the_matrix(sample_db, t
     rules = {r["rule_id"]: r for r in report["rules"]}
     assert all((rules[rid]["status"], rules[rid]["display_status"], rules[rid]["reason"]) ==
                ("skip", "skipped", NO_PREVIOUS) for rid in DRIFT)
-    assert report["summary"]["rules"]["skipped"] == 5
+    assert report["summary"]["rules"]["skipped"] == len(DRIFT)
     assert report["rule_selection"]["partial"] is False
     matrix = [c for c in report["controls"] if c["rule_ids"] and set(c["rule_ids"]) <= set(DRIFT)]
     assert all(c["status"] == "skipped" for c in matrix)
@@ -214,7 +215,7 @@ def test_run_summary_counts_skipped_rules_apart(sample_db):
 
     result = engine_audit(db, ids[0])
     s = result.summary()
-    assert s["rules"]["skipped"] == 5 and s["rules"]["passed"] == [r.status for r in result.rules].count("pass")
+    assert s["rules"]["skipped"] == len(DRIFT) and s["rules"]["passed"] == [r.status for r in result.rules].count("pass")
 
 
 # ---------------------------------------------------------------- an older database
@@ -227,6 +228,6 @@ def test_migration_7_turns_the_old_pass_with_a_note_into_skip(sample_db, tmp_pat
         con.execute("UPDATE control_results SET skipped = 0, status = 'no_open_findings' WHERE skipped > 0")
         con.execute("DELETE FROM schema_version WHERE version >= 7")
     with Database(db).reader() as con:
-        assert con.execute("SELECT count(*) FROM rule_results WHERE status = 'skip'").fetchone()[0] == 5
+        assert con.execute("SELECT count(*) FROM rule_results WHERE status = 'skip'").fetchone()[0] == len(DRIFT)
         assert con.execute("SELECT sum(skipped) FROM control_results").fetchone()[0] > 0
         assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == 7
