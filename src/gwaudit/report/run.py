@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import tempfile
@@ -13,6 +14,7 @@ from typing import Any, Callable, Optional, Sequence
 from ..db import Database
 from ..errors import RuntimeFailure, UsageError
 from ..formats import REGISTRY, RenderContext, default_formats, parse_formats
+from ..lock import pid_alive, register_temp, unregister_temp
 from .model import ReportData
 
 
@@ -66,7 +68,9 @@ def _write(path: Path, body: bytes, *, announce: bool = True) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if announce and path.exists():
         _replacing(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_dead_temps(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp")
+    register_temp(tmp)  # removed by the SIGTERM handler too
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
@@ -77,7 +81,21 @@ def _write(path: Path, body: bytes, *, announce: bool = True) -> Path:
         except OSError:
             pass
         raise
+    finally:
+        unregister_temp(tmp)
     return path
+
+
+def _remove_dead_temps(path: Path) -> None:
+    """Remove the half-written copies of ``path`` that a killed process left (``.NAME.<pid>-*.tmp``
+    whose pid is no longer running); a live writer's copy is left alone."""
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*-*.tmp"):
+        pid = leftover.name[len(path.name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            try:
+                leftover.unlink()
+            except OSError:
+                pass
 
 
 def write_outputs(data: ReportData, out: Path, formats: Sequence[str] | None = None, *,
