@@ -43,7 +43,8 @@ CLASSES: dict[str, str] = {
         "GW-ACC-001", "GW-ACC-002", "GW-ACC-003", "GW-ACC-006", "GW-BUD-001", "GW-BUD-002", "GW-BUD-004",
         "GW-BUD-007", "GW-KEY-001", "GW-KEY-002", "GW-KEY-003", "GW-KEY-005", "GW-KEY-006", "GW-RL-001",
         "GW-RL-003", "GW-ACC-005", "GW-BUD-005", "GW-CRED-001", "GW-CRED-003", "GW-CRED-004", "GW-PROV-002",
-        "GW-PROV-004", "GW-GOV-001", "GW-PRICE-001", "GW-PRICE-002", "GW-PRICE-003")},
+        "GW-PROV-004", "GW-GOV-001", "GW-PRICE-001", "GW-PRICE-002", "GW-PRICE-003",
+        "GW-SPEND-001", "GW-SPEND-002")},
     **{r: AVAILABILITY for r in (
         "GW-HEALTH-001", "GW-HEALTH-002", "GW-HEALTH-003", "GW-HEALTH-004", "GW-ROUTE-001", "GW-ROUTE-002",
         "GW-ROUTE-005", "GW-SMART-001", "GW-PROV-003", "GW-BUD-008")},
@@ -52,6 +53,7 @@ CLASSES: dict[str, str] = {
         "GW-RL-004", "GW-CRED-002", "GW-PRICE-004", "GW-PRICE-005", "GW-PROV-001", "GW-PROV-005",
         "GW-PROV-006", "GW-ROUTE-003", "GW-ROUTE-004", "GW-SMART-002", "GW-SMART-003")},
     **{f"GW-DRIFT-00{i}": CHANGE for i in range(1, 6)},
+    "GW-ACCESS-001": CHANGE,
 }
 
 DECIDED: dict[tuple[str, str], str] = {

@@ -123,9 +123,12 @@ EXPOSURE = Concept(
     ),
     best AS (
         SELECT principal_type, principal_key, horizon, min(amount) AS amount,
-               arg_min(control_type || ' ''' || control_name || '''' || CASE WHEN rpm_only THEN ' (rpm x ceiling)' ELSE '' END,
-                       amount) AS binding
-        FROM money GROUP BY ALL
+               -- ties (two controls allowing the same amount) go to the first label, so every engine
+               -- and every run names the same binding control
+               arg_min(label, (amount, label)) AS binding
+        FROM (SELECT *, control_type || ' ''' || control_name || '''' ||
+                        CASE WHEN rpm_only THEN ' (rpm x ceiling)' ELSE '' END AS label FROM money)
+        GROUP BY principal_type, principal_key, horizon
     ),
     per AS (
         SELECT h.principal_type, h.principal_key, h.horizon, h.hours, h.price,
