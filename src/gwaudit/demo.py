@@ -69,7 +69,7 @@ def run_demo(out_dir: Path, echo: Callable[[str], None] = print) -> Path:
         sev = ", ".join(f"{v['fail']} {k}" for k, v in s["by_severity"].items() if v["fail"])
         echo(f"audited snapshot {row['id']} ({row['taken_at']:%Y-%m-%d}): {s['by_status']['fail']} open findings "
              f"({sev}); rules {s['rules']['failed']} failed, {s['rules']['passed']} passed, "
-             f"{s['rules']['error']} errors")
+             f"{s['rules'].get('skipped', 0)} skipped, {s['rules']['error']} errors")
     echo(f"\ndatabase: {db.path}\ntry: gwaudit --db {db.path} audit --format table\n"
          f"     gwaudit --db {db.path} sql \"SELECT rule_id, severity, resource_name FROM latest_findings\"")
     demo_report(db, out_dir, echo)
