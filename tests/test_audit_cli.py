@@ -166,10 +166,12 @@ def test_rules_list_table_and_json(tmp_path):
     assert any(ln.startswith("GW-WAIVER-001") and "medium" in ln for ln in lines)
     result = runner.invoke(cli, ["rules", "list", "--rules-dir", str(rules), "--format", "json"])
     doc = {r["id"]: r for r in json.loads(result.output)}
-    assert doc["T-PRV-001"] == {"id": "T-PRV-001", "severity": "low", "title": "Test rule T-PRV-001",
+    assert doc["T-PRV-001"] == {"id": "T-PRV-001", "severity": "low", "class": None, "title": "Test rule T-PRV-001",
                                 "families": ["providers"], "frameworks": {"nist_800_53": ["CM-6"]},
                                 "origin": "user"}
     assert doc["GW-WAIVER-002"]["origin"] == "engine"
+    assert doc["GW-WAIVER-002"]["class"] == "hygiene"
+    assert doc["GW-KEY-001"]["class"] == "exposure"
 
 
 def test_rules_show_everything_with_effective_params(tmp_path):

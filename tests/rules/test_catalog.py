@@ -25,7 +25,7 @@ from gwaudit.frameworks import shipped_catalog
 from gwaudit.resources import rules_dir
 from gwaudit.rules import load_rule_file
 from gwaudit.rules.engine import open_snapshot, prepare
-from gwaudit.rules.loader import Rule, rule_files
+from gwaudit.rules.loader import RULE_CLASSES, Rule, rule_files
 from gwaudit.db import Database
 from gwaudit.testing import store_snapshot
 from tests.conftest import example_org
@@ -68,7 +68,8 @@ RULE_KEYED = {"GW-PRICE-002", "GW-PRICE-003", "GW-PRICE-004", "GW-PRICE-005"}  #
 # needs_previous is required in rules/change_control/ and absent everywhere else.
 REQUIRED = ("id", "title", "severity", "families", "description", "risk", "remediation", "references",
             "frameworks", "sql")
-OPTIONAL = ("params", "checked_sql", "needs_previous", "rationale", "requires")
+OPTIONAL = ("params", "checked_sql", "needs_previous", "rationale", "requires", "class")
+CLASSES = ("exposure", "availability", "hygiene", "change-control")
 ENGINE_BINDINGS = {"now", "snapshot_id"}
 PREVIOUS_BINDING = "previous_snapshot_id"  # bound only for needs_previous rules
 
@@ -121,8 +122,10 @@ def test_catalog_holds_exactly_the_contracted_ids_with_their_severities():
 
 def test_the_key_sets_are_the_loaders():
     fields = Rule.model_fields
-    assert set(REQUIRED) == {name for name, field in fields.items() if field.is_required()}
-    assert set(REQUIRED) | set(OPTIONAL) == set(fields)
+    keys = {field.alias or name: field for name, field in fields.items()}  # the file's keys
+    assert set(REQUIRED) == {key for key, field in keys.items() if field.is_required()}
+    assert set(REQUIRED) | set(OPTIONAL) == set(keys)
+    assert set(CLASSES) == set(RULE_CLASSES)
 
 
 # ---------------------------------------------------------------- each rule file
@@ -131,7 +134,8 @@ def test_the_key_sets_are_the_loaders():
 def test_rule_file_is_complete_and_loads(path):
     rule = _load(path)
     area = path.parent.name
-    required = set(REQUIRED) | ({"needs_previous", "requires"} if area == CHANGE_CONTROL else set())
+    # a built-in rule always says what makes it fire (the catalog-wide property test reads it)
+    required = set(REQUIRED) | {"class"} | ({"needs_previous", "requires"} if area == CHANGE_CONTROL else set())
     assert required <= set(rule), f"missing keys: {required - set(rule)}"
     assert set(rule) <= set(REQUIRED) | set(OPTIONAL), f"unknown keys: {set(rule) - set(REQUIRED) - set(OPTIONAL)}"
     assert rule.get("needs_previous") is (True if area == CHANGE_CONTROL else None)

@@ -76,7 +76,7 @@ _DEFS = [
 def _build() -> tuple[Rule, ...]:
     out = []
     for spec in _DEFS:
-        rule = Rule.model_construct(families=[], params={}, sql="", checked_sql=None, needs_previous=False,
+        rule = Rule.model_construct(families=[], params={}, sql="", checked_sql=None, needs_previous=False, rule_class="hygiene",
                                     **spec)
         rule._origin = "engine"
         out.append(rule)

@@ -13,7 +13,7 @@ import re
 import threading
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Literal, Optional
 
 import duckdb
 import yaml
@@ -42,14 +42,27 @@ the reason: never ``pass``."""
 _HINT = "see README, 'Writing a rule', for the keys of a rule file"
 
 
+RuleClass = Literal["exposure", "availability", "hygiene", "change-control"]
+RULE_CLASSES: dict[str, str] = {
+    "exposure": "fires when enforcement is weaker than it should be (a weakening never removes a finding)",
+    "availability": "fires when traffic cannot be served (a weakening of enforcement never adds a finding)",
+    "hygiene": "fires on upkeep: stale, dangling or inconsistent configuration, neither side of enforcement",
+    "change-control": "fires on a change between the previous snapshot and this one",
+}
+
+
 class Rule(BaseModel):
     """One rule: metadata, parameter defaults and the SQL that finds failing resources."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     id: str = Field(pattern=ID_PATTERN)
     title: str = Field(min_length=1)
     severity: Severity
+    rule_class: Optional[RuleClass] = Field(default=None, alias="class")
+    """What makes the rule fire (:data:`RULE_CLASSES`): the catalog-wide property test
+    (tests/test_properties.py) checks each rule against its class. Every built-in rule has one; a
+    rule of your own may leave it out."""
     families: list[str] = Field(min_length=1)
     description: str = Field(min_length=1)
     risk: str = Field(min_length=1)
@@ -215,7 +228,7 @@ class Rule(BaseModel):
 
     def describe(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """Everything about the rule, as plain data (``rules show``, ``rules list --format json``)."""
-        out = self.model_dump(mode="json")
+        out = self.model_dump(mode="json", by_alias=True)
         out["params"] = {k: _plain(v) for k, v in (params if params is not None else self.params).items()}
         out["defaults"] = {k: _plain(v) for k, v in self.params.items()}
         out["origin"] = self.origin

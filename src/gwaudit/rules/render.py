@@ -11,7 +11,7 @@ from ..output import Styler, cell, csv_text, dumps, plain, terminal_text, text_t
 from ..report.tables import finding_dict
 from ..severity import SEVERITIES, at_or_above
 from ..timeutil import format_ts
-from .loader import FRAMEWORKS, Rule
+from .loader import FRAMEWORKS, RULE_CLASSES, Rule
 from .stage import FINDING_FIELDS
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def rules_table(rules: Sequence[Rule]) -> str:
 
 
 def rules_json(rules: Sequence[Rule]) -> str:
-    return dumps([{"id": r.id, "severity": r.severity, "title": r.title, "families": r.families,
+    return dumps([{"id": r.id, "severity": r.severity, "class": r.rule_class, "title": r.title, "families": r.families,
                    "frameworks": r.frameworks, "origin": r.origin} for r in rules])
 
 
@@ -137,6 +137,8 @@ def rule_text(rule: Rule, params: dict[str, Any]) -> str:
     lines = [f"{rule.id}  [{rule.severity}]  {rule.title}",
              f"origin: {d['origin']}" + (f" ({d['path']})" if d["path"] else ""),
              f"families: {', '.join(rule.families) or WAIVER_NOTE}"]
+    if rule.rule_class:
+        lines.append(f"class: {rule.rule_class} ({RULE_CLASSES[rule.rule_class]})")
     if rule.needs_previous:
         lines.append("needs_previous: true (compares with the previous snapshot: prev_<family> views)")
     if rule.requires:
