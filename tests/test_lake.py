@@ -202,3 +202,24 @@ def test_run_exports_after_its_audit(tmp_path):
     assert res.exit_code in (0, 1), res.output
     found = ds.dataset(tmp_path / "lake" / "findings", format="parquet", partitioning=PARTITIONING).to_table()
     assert found.num_rows > 0 and set(found.column("org_id").to_pylist()) == {ORG}
+
+
+def test_readers_merge_the_columns_of_every_partition(sample_db, tmp_path):
+    """docs/lake.md, "Versions": columns are only added within a lake format, so a partition written
+    by an older gwaudit lacks a column and one written by a newer gwaudit has one more; the fleet
+    views show every column, null where a partition lacks it, whichever file comes first."""
+    from gwaudit.lake.fleet import run_fleet_query
+
+    lake = tmp_path / "lake"
+    export(sample_db, lake, org_id=ORG)
+    days = sorted((lake / "snapshots" / f"org_id={ORG}").iterdir())
+    assert len(days) == 2
+    older, newer = (d / "data.parquet" for d in days)
+    table = pq.read_table(older)  # the first partition: written "before" base_url existed
+    pq.write_table(table.drop_columns(["base_url"]), older)
+    table = pq.read_table(newer)  # the second: written "after" a column was added
+    pq.write_table(table.append_column("added_later", table.column("source")), newer)
+    rows = run_fleet_query(lake, "SELECT date, base_url IS NULL, added_later IS NULL FROM snapshots "
+                                 "ORDER BY date").rows
+    assert [r[1:] for r in rows] == [(True, True), (False, False)]
+    assert Lake.open(lake).dataset("snapshots").to_table().num_rows == 2

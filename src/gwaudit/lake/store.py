@@ -132,7 +132,16 @@ class Lake:
         base = self.path(table)
         if not self.exists(base):
             return None
-        return ds.dataset(base, filesystem=self.fs, format="parquet", partitioning=PARTITIONING,
+        data = ds.dataset(base, filesystem=self.fs, format="parquet", partitioning=PARTITIONING,
+                          exclude_invalid_files=False)
+        # pyarrow takes the schema of the first file; partitions written by another gwaudit version
+        # may have more columns (docs/lake.md, "Versions"): read with the union of every file's
+        # columns, a column a file lacks reading as null.
+        schemas = {f.physical_schema for f in data.get_fragments()}
+        if len(schemas) <= 1:
+            return data
+        merged = pa.unify_schemas([data.schema, *sorted(schemas, key=str)], promote_options="permissive")
+        return ds.dataset(base, schema=merged, filesystem=self.fs, format="parquet", partitioning=PARTITIONING,
                           exclude_invalid_files=False)
 
     def read(self, table: str, org_id: str, days: list[date] | None = None) -> pa.Table | None:
