@@ -76,6 +76,28 @@ BUDGET_CONTROLS = _control(
     "token_limit or cost_limit above 0 (null or 0 limits nothing)",
     "action_on_exhaust block or throttle (missing = block); alert and warn never refuse a request")
 
+BUDGET_USAGE = Concept(
+    "budget_usage",
+    """
+    WITH s AS (
+        SELECT *,
+               greatest(percentage_used,
+                        CASE WHEN token_limit > 0 THEN 100.0 * tokens_used / token_limit END) AS token_pct,
+               greatest(cost_percentage_used,
+                        CASE WHEN cost_limit > 0 THEN 100.0 * cost_used / cost_limit END) AS cost_pct
+        FROM {token_budget_status}
+    )
+    SELECT *,
+           greatest(token_pct, cost_pct) AS usage_pct,
+           coalesce(token_pct >= 100, false) OR coalesce(cost_pct >= 100, false) AS exhausted
+    FROM s""",
+    "Every budget-status row with its usage in percent (0-100), read once. token_pct: the higher of the "
+    "reported percentage_used and 100 x tokens_used / token_limit (when the limit is above 0); cost_pct "
+    "likewise from cost_percentage_used and cost_used / cost_limit. The reference does not say whether "
+    "the reported percentages are 0-100 or a fraction: the counts decide when they are there, so a "
+    "fraction never hides an exhausted budget. usage_pct: the higher of the two; exhausted: either at "
+    "or above 100.")
+
 SERVING_ROUTES = Concept(
     "serving_routes",
     """
@@ -225,5 +247,5 @@ LLM_ACCESS_TARGET_MATCHES = Concept(
     "the provider's routes whose alias or upstream model matches; route_group: the names whose alias is a "
     "member of the group (a missing or empty group matches nothing). A target with no row matches nothing.")
 
-CONCEPTS = (RATE_LIMIT_CONTROLS, BUDGET_CONTROLS, SERVING_ROUTES, LLM_ACCESS_POLICIES, LLM_ACCESS_TARGETS,
+CONCEPTS = (RATE_LIMIT_CONTROLS, BUDGET_CONTROLS, BUDGET_USAGE, SERVING_ROUTES, LLM_ACCESS_POLICIES, LLM_ACCESS_TARGETS,
             LLM_ACCESS_TARGET_MATCHES)
