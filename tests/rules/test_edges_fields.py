@@ -236,3 +236,24 @@ def test_acc005_disabled_only_when_false(kit, enabled, fires):
 ])
 def test_acc006_provider_targets(kit, target, fires):
     assert bool(kit.rows("GW-ACC-006", {**ROUTES, "model_access": [access("a", [target], enabled=DROP)]})) is fires
+
+
+# ---------------------------------------------------------------- exact messages (mutation survivors)
+
+def test_bud008_message_rounds_to_two_decimals(kit):
+    b = budget("b", token_limit=10_000_000, cost_limit=50.0)
+    st = {**budget_status(b), "tokens_used": 10_012_345, "percentage_used": 100.12345,
+          "cost_used": 50.123, "cost_percentage_used": 100.246}
+    (row,) = kit.rows("GW-BUD-008", {"token_budget_status": [st]})
+    assert row["message"] == ("budget 'b' (block, monthly) is exhausted: tokens 100.12% (10012345 of 10000000), "
+                              "spend 100.25% (50.12 of 50.0 USD)")
+
+
+@pytest.mark.parametrize("fields,tail", [
+    ({}, ""), ({"disabled_at": "2026-11-01T00:00:00Z"}, " (disabled, not revoked: re-enabling it restores it)"),
+])
+def test_key001_message_days_and_disabled_marker(kit, fields, tail):
+    key = api_key("k", expires_at=None, created_at="2024-03-02T06:00:00Z", **fields)   # 1000 days before
+    (row,) = kit.rows("GW-KEY-001", {"api_keys": [key]})
+    assert row["message"] == ("key 'k' (bd-k) never expires: expires_at is not set; created 2024-03-02, "
+                              "1000 days before the snapshot" + tail)
