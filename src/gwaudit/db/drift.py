@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .. import families as fam
 from .fieldchecks import field_checks
+from .layout import cast_text
 from .sql import ident, literal
 
 JSON_TYPES = {"BOOLEAN": "('BOOLEAN')", "BIGINT": "('BIGINT', 'UBIGINT')",
@@ -35,7 +36,7 @@ def drift_sql(family: fam.Family, source: str = "new_versions") -> str | None:
             if check.sql_type == "TIMESTAMPTZ":
                 parts.append(f"SELECT vid, {field}, 'type', left(CAST({ref} AS VARCHAR), 200) FROM {source} "
                              f"WHERE {ref} IS NOT NULL AND (json_type({ref}) <> 'VARCHAR' OR "
-                             f"TRY_CAST(json_extract_string({ref}, '$') AS TIMESTAMPTZ) IS NULL)")
+                             f"{cast_text('TIMESTAMPTZ', f'json_extract_string({ref}, {literal(chr(36))})')} IS NULL)")
             elif check.sql_type in JSON_TYPES or (check.sql_type == "JSON" and check.json_kind):
                 allowed_types = JSON_TYPES.get(check.sql_type) or f"({literal(check.json_kind or '')})"
                 parts.append(f"SELECT vid, {field}, 'type', left(CAST({ref} AS VARCHAR), 200) FROM {source} "

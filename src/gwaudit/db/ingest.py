@@ -26,7 +26,7 @@ from ..snapshot import Limits, LoadedFile, SnapshotFolder, load_folder
 from ..timeutil import utcnow
 from .database import Database, transaction
 from .drift import drift_sql, nested
-from .layout import SYSTEM_COLUMNS, family_columns, stable_hash_sql, typed_from_raw, version_table
+from .layout import SYSTEM_COLUMNS, cast_text, family_columns, stable_hash_sql, typed_from_raw, version_table
 from .snapshots import family_status, snapshot_info
 from .sql import ident, json_path, json_text, literal
 
@@ -287,13 +287,13 @@ def _typed_select(family: fam.Family) -> str:
             elif typ == "VARCHAR":
                 out.append(f"json_extract_string({frag}, {literal(inner)})")
             else:
-                out.append(f"TRY_CAST(json_extract_string({frag}, {literal(inner)}) AS {typ})")
+                out.append(cast_text(typ, f"json_extract_string({frag}, {literal(inner)})"))
         elif typ == "JSON":
             out.append(ref)
         elif typ == "VARCHAR":
             out.append(f"json_extract_string({ref}, '$')")
         else:
-            out.append(f"TRY_CAST(json_extract_string({ref}, '$') AS {typ})")
+            out.append(cast_text(typ, f"json_extract_string({ref}, '$')"))
     return ", ".join(out)
 
 

@@ -55,6 +55,18 @@ def history_view(name: str) -> str:
     return name + "_history"
 
 
+def cast_text(typ: str, text: str) -> str:
+    """SQL casting the JSON string ``text`` to ``typ``, NULL when it does not parse: the one place a
+    value's text is interpreted. A timestamp is RFC 3339 as the API writes it (any offset, fractional
+    seconds), read as UTC when it has no offset (connections run with TimeZone UTC); the lower-case
+    ``t`` / ``z`` RFC 3339 allows are accepted too (DuckDB alone reads them as no timestamp, which
+    made a key's ``created_at`` or ``revoked_at`` silently disappear)."""
+    if typ == "TIMESTAMPTZ":
+        text = (f"regexp_replace(regexp_replace(trim({text}), '^(\\d{{4}}-\\d\\d-\\d\\d)t', '\\1T'), "
+                f"'([0-9])z$', '\\1Z')")
+    return f"TRY_CAST({text} AS {typ})"
+
+
 def typed_from_raw(typ: str, path: str, raw: str = "raw") -> str:
     """SQL reading one typed value out of the item's JSON."""
     jp = literal(json_path(path))
@@ -62,7 +74,7 @@ def typed_from_raw(typ: str, path: str, raw: str = "raw") -> str:
         return f"json_extract({raw}, {jp})"
     if typ == "VARCHAR":
         return f"json_extract_string({raw}, {jp})"
-    return f"TRY_CAST(json_extract_string({raw}, {jp}) AS {typ})"
+    return cast_text(typ, f"json_extract_string({raw}, {jp})")
 
 
 def stable_hash_sql(family: fam.Family, raw: str = "raw") -> str:

@@ -76,6 +76,28 @@ BUDGET_CONTROLS = _control(
     "token_limit or cost_limit above 0 (null or 0 limits nothing)",
     "action_on_exhaust block or throttle (missing = block); alert and warn never refuse a request")
 
+BUDGET_USAGE = Concept(
+    "budget_usage",
+    """
+    WITH s AS (
+        SELECT *,
+               greatest(percentage_used,
+                        CASE WHEN token_limit > 0 THEN 100.0 * tokens_used / token_limit END) AS token_pct,
+               greatest(cost_percentage_used,
+                        CASE WHEN cost_limit > 0 THEN 100.0 * cost_used / cost_limit END) AS cost_pct
+        FROM {token_budget_status}
+    )
+    SELECT *,
+           greatest(token_pct, cost_pct) AS usage_pct,
+           coalesce(token_pct >= 100, false) OR coalesce(cost_pct >= 100, false) AS exhausted
+    FROM s""",
+    "Every budget-status row with its usage in percent (0-100), read once. token_pct: the higher of the "
+    "reported percentage_used and 100 x tokens_used / token_limit (when the limit is above 0); cost_pct "
+    "likewise from cost_percentage_used and cost_used / cost_limit. The reference does not say whether "
+    "the reported percentages are 0-100 or a fraction: the counts decide when they are there, so a "
+    "fraction never hides an exhausted budget. usage_pct: the higher of the two; exhausted: either at "
+    "or above 100.")
+
 SERVING_ROUTES = Concept(
     "serving_routes",
     """
@@ -154,4 +176,76 @@ LLM_ACCESS_POLICIES = Concept(
     "in_force: is_enabled, covers_llm and scope_effective. restricting_allowlist: in force, an allowlist, "
     "and not admits_all.")
 
-CONCEPTS = (RATE_LIMIT_CONTROLS, BUDGET_CONTROLS, SERVING_ROUTES, LLM_ACCESS_POLICIES)
+# A name pattern of a model-access target: blanks around it ignored; a trailing run of * makes it a
+# prefix (wildcards are trailing only); names compare exactly (case-sensitive), provider ids as UUIDs.
+LLM_ACCESS_TARGETS = Concept(
+    "llm_access_targets",
+    """
+    WITH t AS (
+        SELECT a.id AS policy_id, a.name AS policy_name, a.policy_type, a.scope_type, a.scope_value,
+               a.scope_id, a.is_enabled, a.in_force, a.taken_at, u.i AS target_no, u.tg.kind AS kind,
+               nullif(trim(u.tg.provider_id), '') AS provider_id, u.tg.group_id AS group_id,
+               CASE u.tg.kind WHEN 'model_alias' THEN u.tg.alias ELSE u.tg.model END AS pattern
+        FROM {llm_access_policies} a,
+             unnest(from_json(a.targets, '[{{"kind":"VARCHAR","alias":"VARCHAR","model":"VARCHAR","provider_id":"VARCHAR","group_id":"VARCHAR"}}]'))
+               WITH ORDINALITY AS u(tg, i)
+    ),
+    w AS (
+        SELECT *, coalesce(ends_with(trim(pattern), '*'), false) AS wildcard FROM t
+    )
+    SELECT *,
+           CASE WHEN wildcard THEN rtrim(trim(pattern), '*') ELSE trim(pattern) END AS prefix,
+           kind IN ('model_alias', 'model') AND wildcard AND rtrim(trim(pattern), '*') = '' AS admits_all,
+           kind = 'provider' OR (kind = 'provider_model' AND wildcard AND rtrim(trim(pattern), '*') = '')
+             AS whole_provider
+    FROM w""",
+    "Every target of every model-access policy (enabled or not), with the policy's columns from "
+    "llm_access_policies (is_enabled, in_force). target_no: 1-based position. kind as given; pattern: the "
+    "alias (model_alias) or model (model, provider_model); provider_id: blank is none. wildcard: the pattern, "
+    "blanks trimmed, ends in * (wildcards are trailing only); prefix: the trimmed pattern without its "
+    "trailing * run (the whole trimmed pattern when not a wildcard). admits_all: a model_alias or model "
+    "target that is only * characters. whole_provider: a provider target, or a provider_model target whose "
+    "model is only * characters. A missing pattern is no wildcard and matches nothing.")
+
+LLM_ACCESS_TARGET_MATCHES = Concept(
+    "llm_access_target_matches",
+    """
+    WITH names AS (
+        SELECT 'route' AS via, id AS route_id, model_alias, upstream_model, provider_id FROM {model_routes}
+        UNION ALL
+        SELECT 'smart_model', NULL, model_alias, NULL, NULL FROM {smart_models} WHERE model_alias IS NOT NULL
+        UNION ALL
+        SELECT 'routing_policy', NULL, model_alias, NULL, NULL FROM {routing_policies} WHERE model_alias IS NOT NULL
+    ),
+    members AS (
+        SELECT g.id AS group_id, unnest(from_json(g.model_aliases, '["VARCHAR"]')) AS alias
+        FROM {model_route_groups} g
+    )
+    SELECT t.policy_id, t.target_no, t.kind, n.via, n.route_id, n.model_alias, n.upstream_model, n.provider_id
+    FROM {llm_access_targets} t
+    JOIN names n ON CASE t.kind
+        WHEN 'model_alias' THEN CASE WHEN t.wildcard THEN starts_with(n.model_alias, t.prefix)
+                                     ELSE n.model_alias = t.prefix END
+        WHEN 'model' THEN n.via = 'route' AND CASE WHEN t.wildcard THEN starts_with(n.upstream_model, t.prefix)
+                                                   ELSE n.upstream_model = t.prefix END
+        WHEN 'provider' THEN n.via = 'route' AND lower(n.provider_id) = lower(t.provider_id)
+        WHEN 'provider_model' THEN n.via = 'route' AND lower(n.provider_id) = lower(t.provider_id)
+             AND CASE WHEN t.wildcard THEN starts_with(n.model_alias, t.prefix) OR starts_with(n.upstream_model, t.prefix)
+                      ELSE t.prefix IN (n.model_alias, n.upstream_model) END
+        ELSE false END
+    UNION ALL
+    SELECT t.policy_id, t.target_no, t.kind, n.via, n.route_id, n.model_alias, n.upstream_model, n.provider_id
+    FROM {llm_access_targets} t
+    JOIN members m ON m.group_id = t.group_id
+    JOIN names n ON n.model_alias = m.alias
+    WHERE t.kind = 'route_group'""",
+    "Every callable name each model-access target matches: route rows (via route, enabled or not: a "
+    "disabled route is callable again once re-enabled), smart-model and routing-policy aliases (via "
+    "smart_model / routing_policy; only model_alias and route_group targets name them). model_alias: the "
+    "alias equals the prefix, or starts with it for a wildcard; model: a route's upstream_model likewise; "
+    "provider: every route of the provider (ids compared as UUIDs, case-insensitively); provider_model: "
+    "the provider's routes whose alias or upstream model matches; route_group: the names whose alias is a "
+    "member of the group (a missing or empty group matches nothing). A target with no row matches nothing.")
+
+CONCEPTS = (RATE_LIMIT_CONTROLS, BUDGET_CONTROLS, BUDGET_USAGE, SERVING_ROUTES, LLM_ACCESS_POLICIES, LLM_ACCESS_TARGETS,
+            LLM_ACCESS_TARGET_MATCHES)
