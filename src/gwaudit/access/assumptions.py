@@ -47,9 +47,11 @@ ASSUMPTIONS = (
     "(api_key scope), its user (user scope, and a user scope with neither id nor value) and its bound "
     "group. Team, role, project, agent and group membership of users is not in the snapshot, so a key's "
     "row shows what the scopes the snapshot ties to it decide.",
-    "A route can serve when it is enabled, its provider is enabled and not unhealthy (unless the provider "
-    "does not enforce health checks), and for a custom alias the 1:1 row of its upstream model is not "
-    "disabled. Runtime state (route-health cooldown, exhausted budgets) is not considered.",
+    "A route can serve when the serving_routes view calls it available: it is enabled, its provider exists, "
+    "is enabled and is not unhealthy (unless the provider does not enforce health checks), and for a custom "
+    "alias the 1:1 row of its upstream model on the same provider exists and is enabled. Runtime state "
+    "(route-health ejection or cooldown, exhausted budgets: the view's serving column) is not considered: "
+    "access reads what the configuration lets a caller reach, not this minute's health.",
     "A model (an alias, a smart model, or an upstream model's 1:1 name) is reachable when at least one "
     "route that can serve it is allowed; a smart model's routes are its slots' routes, judged with the "
     "smart model's name as the requested alias. A name both a smart model and a route alias has both.",
@@ -58,7 +60,9 @@ ASSUMPTIONS = (
     "name matches; route_group its member aliases (a dangling or empty group matches nothing). A "
     "trailing * is a prefix wildcard.",
     "Policies, rate limits and budgets with traffic_type mcp govern no model calls; a disabled one "
-    "(enabled false) none at all.",
+    "(enabled false) none at all. A model-access policy governs model calls when the llm_access_policies "
+    "view says it is in force (enabled, traffic llm or all, a scope that selects callers: a group or role "
+    "needs a name, an id scope an id); a group or role policy applies to the principal its scope_value names.",
     "Exposure counts only controls that bound everything a principal can reach: rate limits and "
     "blocking budgets with an identity scope and no target. Budgets with action warn, alert or "
     "throttle, targeted controls, per-member controls (member_of_group) and scopes llm_provider, model "

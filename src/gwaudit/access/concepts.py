@@ -28,10 +28,17 @@ def _sql(text: str) -> str:
         "@CEILING@": str(int(A.REQUEST_TOKEN_CEILING)),
         "@NOBUDGETHOURS@": str(int(A.NO_BUDGET_PERIOD_HOURS)),
         "@CURRENCY@": "'" + A.CURRENCY + "'",
+        "@SCOPEKEY@": SCOPE_KEY,
     }
     for k, v in subs.items():
         text = text.replace(k, v)
     return text
+
+
+SCOPE_KEY = ("CASE WHEN scope_type = 'org' THEN '' WHEN scope_type IN ('group', 'role') THEN scope_value "
+             "ELSE coalesce(scope_id, scope_value, '*') END")
+"""SQL: the key a policy's (or rate limit's, budget's) scope gives its principal: '' for the org, the
+name for a group or role (REFERENCE 7: scope_value holds a role or IdP group name), else the id."""
 
 
 def match(pattern: str, name: str) -> str:
@@ -53,21 +60,17 @@ ROUTE_PRICES = Concept(
 SERVING_ROUTES = Concept(
     "access_routes",
     """
-    SELECT r.id AS route_id, r.model_alias, r.upstream_model, r.provider_id, p.name AS provider_name,
+    SELECT r.route_id, r.model_alias, r.upstream_model, r.provider_id, r.provider_name,
            r.model_alias = r.upstream_model AS one_to_one, pr.max_price_per_million, pr.price_source, r.taken_at
-    FROM {model_routes} r
-    JOIN {providers} p ON p.id = r.provider_id
-    LEFT JOIN {access_route_prices} pr ON pr.route_id = r.id
-    WHERE r.enabled IS NOT FALSE
-      AND p.enabled IS NOT FALSE
-      AND (p.health_status IS DISTINCT FROM 'unhealthy' OR p.enforce_health_check IS FALSE)
-      AND (r.model_alias = r.upstream_model
-           OR NOT EXISTS (SELECT 1 FROM {model_routes} o
-                          WHERE o.provider_id = r.provider_id AND o.upstream_model = r.upstream_model
-                            AND o.model_alias = o.upstream_model AND o.enabled IS FALSE))""",
-    "Routes that can serve: enabled, provider enabled and not unhealthy (unless it does not enforce "
-    "health checks), and for a custom alias the 1:1 row of its upstream model not disabled. "
-    "Route-health cooldowns and exhausted budgets (runtime state) are not considered.")
+    FROM {serving_routes} r
+    LEFT JOIN {access_route_prices} pr ON pr.route_id = r.route_id
+    WHERE r.available""",
+    "The routes access is computed over: serving_routes' `available` column (enabled, on an existing "
+    "enabled provider that is not unhealthy unless it does not enforce health checks, and lit: a 1:1 "
+    "row, or a custom alias whose enabled 1:1 row exists on the same provider), with their highest "
+    "price. `available`, not `serving`: route-health ejection, suspension and exhausted budgets are "
+    "runtime state that lapses within minutes or at a period boundary, so access reads configuration "
+    "(what a caller is allowed to reach), not this minute's health.")
 
 MODELS = Concept(
     "access_models",
@@ -102,16 +105,14 @@ CANDIDATES = Concept(
 
 POLICIES = Concept(
     "access_policies",
-    _sql("""
-    SELECT id AS policy_id, name AS policy_name, policy_type, scope_type,
-           CASE WHEN scope_type = 'org' THEN '' ELSE coalesce(scope_id, scope_value, '*') END AS scope_key,
+    f"""
+    SELECT id AS policy_id, name AS policy_name, policy_type, scope_type, {SCOPE_KEY} AS scope_key,
            targets, taken_at
-    FROM {model_access}
-    WHERE enabled IS NOT FALSE AND coalesce(traffic_type, 'llm') IN @TRAFFIC@
-      AND policy_type IN ('allowlist', 'denylist')"""),
-    "Model-access policies that govern model calls: enabled (a missing enabled counts as true), "
-    "traffic_type llm or all (missing = llm), with scope_key '' for org, else scope_id or "
-    "scope_value ('*' when neither).")
+    FROM {{llm_access_policies}}
+    WHERE in_force AND policy_type IN ('allowlist', 'denylist')""",
+    "The model-access policies that govern model calls: llm_access_policies' `in_force` rows (enabled, "
+    "traffic llm or all, a scope that selects callers), allowlists and denylists, each with its "
+    "scope_key ('' for org, the name for group/role, else scope_id, else scope_value, else '*').")
 
 POLICY_TARGETS = Concept(
     "access_policy_targets",
@@ -162,8 +163,7 @@ PRINCIPALS = Concept(
     "access_principals",
     _sql("""
     WITH scoped AS (
-        SELECT scope_type, CASE WHEN scope_type = 'org' THEN '' ELSE coalesce(scope_id, scope_value) END AS k
-        FROM {model_access}
+        SELECT scope_type, nullif(@SCOPEKEY@, '*') AS k FROM {model_access}
         UNION SELECT scope_type, coalesce(scope_id, scope_value) FROM {rate_limits}
         WHERE scope_type NOT IN @INEFFECTIVE@
         UNION SELECT scope_type, coalesce(scope_id, scope_value) FROM {token_budgets}
@@ -225,6 +225,14 @@ SIGNATURES = Concept(
     "Per principal, the sorted ids of the governing model-access policies that apply to it ('' for "
     "none); principals with one signature get one set of decisions.")
 
+DEFAULT = Concept(
+    "access_default",
+    """
+    SELECT CASE WHEN max(lower(default_model_access)) = 'deny' THEN 'deny' ELSE 'allow' END AS decision
+    FROM {governance_config}""",
+    "The governance default for routes no model-access policy names: deny when default_model_access "
+    "is deny, else allow (missing, null or no governance row = allow, the API's default).")
+
 SIGNATURE_DECISIONS = Concept(
     "access_signature_decisions",
     """
@@ -241,8 +249,7 @@ SIGNATURE_DECISIONS = Concept(
             SELECT signature, count(*) AS n_allow, list(policy_id ORDER BY policy_name, policy_id) AS allow_ids
             FROM sig_pol WHERE policy_type = 'allowlist' GROUP BY signature) a USING (signature)
     ),
-    dflt AS (SELECT CASE WHEN max(lower(default_model_access)) = 'deny' THEN 'deny' ELSE 'allow' END AS d
-             FROM {governance_config}),
+    dflt AS (SELECT decision AS d FROM {access_default}),
     hits AS (
         SELECT sp.signature, m.model, m.route_id,
                arg_min(sp.policy_id, sp.policy_name || sp.policy_id) FILTER (WHERE sp.policy_type = 'denylist') AS deny_id,
@@ -329,8 +336,54 @@ MATRIX = Concept(
     "(or default) that decided it. See README, 'Effective access and spend exposure', for every "
     "reading taken where the API reference is silent.")
 
+DENYLIST_EFFECT = Concept(
+    "access_denylist_effect",
+    """
+    WITH live_sigs AS (
+        SELECT s.signature, count(*) AS principals
+        FROM {access_signatures} s JOIN {access_principals} p USING (principal_type, principal_key)
+        WHERE (p.key_state IS NULL OR p.key_state = 'active') AND s.signature <> ''
+        GROUP BY s.signature
+    ),
+    sig_pol AS (
+        SELECT s.signature, s.principals, p.policy_id, p.policy_type
+        FROM live_sigs s, unnest(string_split(s.signature, ',')) AS u(policy_id)
+        JOIN {access_policies} p ON p.policy_id = u.policy_id
+    ),
+    n_allow AS (SELECT signature, count(*) FILTER (WHERE policy_type = 'allowlist') AS n FROM sig_pol GROUP BY signature),
+    allow_hits AS (
+        SELECT sp.signature, m.model, m.route_id, count(*) AS hits
+        FROM sig_pol sp JOIN {access_policy_matches} m ON m.policy_id = sp.policy_id
+        WHERE sp.policy_type = 'allowlist' GROUP BY ALL
+    ),
+    blocked AS (
+        SELECT DISTINCT sp.policy_id, m.model
+        FROM sig_pol sp
+        JOIN {access_policy_matches} m ON m.policy_id = sp.policy_id
+        JOIN n_allow na ON na.signature = sp.signature
+        LEFT JOIN allow_hits ah ON ah.signature = sp.signature AND ah.model = m.model AND ah.route_id = m.route_id
+        WHERE sp.policy_type = 'denylist'
+          AND CASE WHEN na.n > 0 THEN coalesce(ah.hits, 0) = na.n
+                   ELSE (SELECT decision FROM {access_default}) = 'allow' END
+    )
+    SELECT p.policy_id, p.policy_name, p.scope_type, p.scope_key,
+           coalesce((SELECT sum(principals) FROM sig_pol sp WHERE sp.policy_id = p.policy_id), 0)::BIGINT
+             AS principals,
+           coalesce((SELECT list(DISTINCT m.model ORDER BY m.model) FROM {access_policy_matches} m
+                     WHERE m.policy_id = p.policy_id), []) AS models_named,
+           coalesce((SELECT list(b.model ORDER BY b.model) FROM blocked b WHERE b.policy_id = p.policy_id), [])
+             AS models_blocked
+    FROM {access_policies} p
+    WHERE p.policy_type = 'denylist'""",
+    "What each denylist in force does. principals: the principals it applies to (the org, scopes, "
+    "active keys; revoked, disabled and expired keys left out). models_named: the addressable models "
+    "whose serving routes it names. models_blocked: the models with a route it names that one of "
+    "those principals could reach if no denylist applied (every allowlist that applies names the "
+    "route, or none applies and the default is allow). A route two denylists name counts for both: "
+    "each blocks it on its own. Empty models_blocked: the denylist blocks nothing reachable.")
+
 ACCESS = (ROUTE_PRICES, SERVING_ROUTES, MODELS, CANDIDATES, POLICIES, POLICY_TARGETS, POLICY_MATCHES,
-          PRINCIPALS, PRINCIPAL_SCOPES, SIGNATURES, SIGNATURE_DECISIONS, MATRIX)
+          PRINCIPALS, PRINCIPAL_SCOPES, SIGNATURES, DEFAULT, SIGNATURE_DECISIONS, MATRIX, DENYLIST_EFFECT)
 
 
 def _all() -> tuple[Concept, ...]:
