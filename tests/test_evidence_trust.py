@@ -10,7 +10,6 @@ refused it) makes the family's rules ``error``, never ``pass``. Real DuckDB, pub
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -22,7 +21,7 @@ from gwaudit.db.ingest import import_folder
 from gwaudit.rules import audit
 from gwaudit.testing import write_folder
 from tests.enginekit import catalog, org, snapshot, write_rule
-from tests.test_untrusted_folders import manifest, refused, run_import, save_manifest
+from tests.factories.snapshots import copy_db, manifest, refused, run_import, save_manifest
 
 TAKEN = "2026-08-01T12:00:00Z"
 OPTIONAL = sorted(f.name for f in fam.FAMILIES if f.optional)
@@ -42,9 +41,7 @@ def seeded_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def seeded(tmp_path: Path, seeded_template: Path) -> Path:
     """A database holding one good snapshot (copied from one made per module)."""
-    db = tmp_path / "audit.duckdb"
-    shutil.copyfile(seeded_template, db)
-    return db
+    return copy_db(seeded_template, tmp_path)
 
 
 def test_the_optional_families_are_the_ones_a_tenant_may_lack():

@@ -6,23 +6,21 @@ traceback) and leaves the database exactly as it was.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 from datetime import timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from gwaudit.cli import main
 from gwaudit.db.ingest import import_folder
 from gwaudit.errors import SnapshotFormatError
 from gwaudit.rawjson import JSONRefused, loads_strict, nesting_depth
 from gwaudit.snapshot import Limits, load_folder
 from gwaudit.testing import write_folder
 from gwaudit.timeutil import format_ts, utcnow
+from tests.factories.snapshots import copy_db, manifest, refused, replace_body, run_import, save_manifest
 
 KEYS = [{"id": "k1", "name": "ci", "created_at": "2026-01-01T00:00:00Z"},
         {"id": "k2", "name": "ops", "created_at": "2026-01-01T00:00:00Z"}]
@@ -31,46 +29,6 @@ KEYS = [{"id": "k1", "name": "ci", "created_at": "2026-01-01T00:00:00Z"},
 def folder_with(tmp_path: Path, name: str = "snap", **kw) -> Path:
     return write_folder(tmp_path / name, {"api_keys": KEYS}, taken_at=kw.pop("taken_at", "2026-08-01T12:00:00Z"),
                         **kw)
-
-
-def manifest(folder: Path) -> dict:
-    return json.loads((folder / "manifest.json").read_text())
-
-
-def save_manifest(folder: Path, data: dict) -> None:
-    (folder / "manifest.json").write_text(json.dumps(data))
-
-
-def replace_body(folder: Path, rel: str, body: bytes, *, count: int | None = None) -> None:
-    """Rewrite one body and its manifest entry (hash, size, count), as a careful forger would."""
-    (folder / rel).unlink(missing_ok=True)
-    (folder / rel).write_bytes(body)
-    data = manifest(folder)
-    for entry in data["files"]:
-        if entry["path"] == rel:
-            entry.update(sha256=hashlib.sha256(body).hexdigest(), bytes=len(body), item_count=count)
-    for st in data["families"].values():
-        st.pop("item_count", None)
-    save_manifest(folder, data)
-
-
-def run_import(db: Path, folder: Path, capsys, *extra: str) -> tuple[int, str]:
-    capsys.readouterr()
-    code = main(["--db", str(db), *extra, "import", str(folder)])
-    out = capsys.readouterr()
-    return code, out.out + out.err
-
-
-def db_state(db: Path) -> object:
-    if not db.exists():
-        return None
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return (con.execute("SELECT id, taken_at, manifest_sha256 FROM snapshots ORDER BY id").fetchall(),
-                con.execute("SELECT count(*) FROM snapshot_resources").fetchone(),
-                con.execute("SELECT count(*) FROM collection_status").fetchone())
-    finally:
-        con.close()
 
 
 @pytest.fixture(scope="module")
@@ -84,20 +42,7 @@ def seeded_template(tmp_path_factory) -> Path:
 @pytest.fixture
 def seeded(tmp_path: Path, seeded_template: Path) -> Path:
     """A database holding one good snapshot, so 'unchanged' means something (a copy per test)."""
-    db = tmp_path / "audit.duckdb"
-    shutil.copyfile(seeded_template, db)
-    return db
-
-
-def refused(db: Path, folder: Path, capsys, *words: str, extra: tuple[str, ...] = ()) -> str:
-    before = db_state(db)
-    code, text = run_import(db, folder, capsys, *extra)
-    assert code == 2, text
-    assert "Traceback" not in text and "internal error" not in text
-    for word in words:
-        assert word in text, text
-    assert db_state(db) == before
-    return text
+    return copy_db(seeded_template, tmp_path)
 
 
 # ---------------------------------------------------------------- links

@@ -1,11 +1,19 @@
 """Running built-in rules on snapshots made of built objects: one snapshot (:class:`Kit`, through
-tests/rulekit.py) or a previous/current pair for the change-control rules (:func:`run_pair`)."""
+tests/rulekit.py) or a previous/current pair for the change-control rules (:func:`run_pair`); and
+snapshot folders as untrusted input: edit a folder's manifest or bodies as a forger would
+(:func:`manifest`, :func:`save_manifest`, :func:`replace_body`), import it with ``gwaudit import``
+(:func:`run_import`) and check it is refused with the database unchanged (:func:`refused`)."""
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
+import shutil
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from gwaudit.rules import RuleResult, evaluate, load_rule_file
 from gwaudit.testing import store_snapshot
@@ -61,3 +69,68 @@ def rows_of(result: RuleResult) -> dict[str, dict[str, Any]]:
     """A result's rows by resource id; the result must not be an error."""
     assert result.status != "error", result.error
     return {r["resource_id"]: r for r in result.raw_rows()}
+
+
+# ---------------------------------------------------------------- snapshot folders as untrusted input
+
+def manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def save_manifest(folder: Path, data: dict) -> None:
+    (folder / "manifest.json").write_text(json.dumps(data))
+
+
+def replace_body(folder: Path, rel: str, body: bytes, *, count: int | None = None) -> None:
+    """Rewrite one body and its manifest entry (hash, size, count), as a careful forger would."""
+    (folder / rel).unlink(missing_ok=True)
+    (folder / rel).write_bytes(body)
+    data = manifest(folder)
+    for entry in data["files"]:
+        if entry["path"] == rel:
+            entry.update(sha256=hashlib.sha256(body).hexdigest(), bytes=len(body), item_count=count)
+    for st in data["families"].values():
+        st.pop("item_count", None)
+    save_manifest(folder, data)
+
+
+def copy_db(template: Path, tmp_path: Path) -> Path:
+    """A copy of a database made once per module (a seeded one), for a test to change."""
+    db = tmp_path / "audit.duckdb"
+    shutil.copyfile(template, db)
+    return db
+
+
+def run_import(db: Path, folder: Path, capsys, *extra: str) -> tuple[int, str]:
+    """``gwaudit --db DB [EXTRA] import FOLDER``: the exit code and everything printed."""
+    from gwaudit.cli import main
+
+    capsys.readouterr()
+    code = main(["--db", str(db), *extra, "import", str(folder)])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def db_state(db: Path) -> object:
+    """What an import would change: the snapshots and the counts of their rows."""
+    if not db.exists():
+        return None
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return (con.execute("SELECT id, taken_at, manifest_sha256 FROM snapshots ORDER BY id").fetchall(),
+                con.execute("SELECT count(*) FROM snapshot_resources").fetchone(),
+                con.execute("SELECT count(*) FROM collection_status").fetchone())
+    finally:
+        con.close()
+
+
+def refused(db: Path, folder: Path, capsys, *words: str, extra: tuple[str, ...] = ()) -> str:
+    """Import ``folder``: exit 2, no traceback, every word in the message, the database unchanged."""
+    before = db_state(db)
+    code, text = run_import(db, folder, capsys, *extra)
+    assert code == 2, text
+    assert "Traceback" not in text and "internal error" not in text
+    for word in words:
+        assert word in text, text
+    assert db_state(db) == before
+    return text

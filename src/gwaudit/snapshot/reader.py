@@ -1,214 +1,26 @@
-"""The snapshot folder format: ``manifest.json`` plus one file per endpoint body.
-
-The collector writes a folder (into a private spool directory, or ``--export-dir``), the store
-reads one (``import`` and ``collect`` share that path), the simulator serves one, and the
-sample organisation ships as two of them. Layout::
-
-    manifest.json
-    credentials.json                   exact body of GET /admin/connections
-    ...
-    model_pricing_history/0001.json    one body per rule, query recorded in the manifest
-    routing_rules/0001.json
-
-A family that failed has no file; the manifest records its status and error instead.
-"""
+"""Reading an untrusted snapshot folder (``import``, ``collect``'s spool, the simulator, the sample
+org): every path opened without following links, sizes and JSON depth bounded (:class:`Limits`),
+each file's SHA-256 checked against the manifest, and the evidence checked for consistency before
+anything is stored."""
 
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import os
-import re
 import stat
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from . import __version__
-from . import families as fam
-from .errors import SnapshotFormatError
-from .rawjson import JSONRefused, loads_strict
-from .redact import redact
-from .timeutil import format_ts, parse_ts, utcnow
-
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-
-Status = Literal["ok", "failed", "unavailable"]
-
-MB = 1 << 20
-INT32 = 2**31 - 1  # the columns a manifest's numbers are stored in
-INT64 = 2**63 - 1
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What gwaudit accepts from a snapshot folder (``[limits]`` in the configuration).
-
-    The defaults are far above what a real gateway returns (the largest body of a 100,000-resource
-    org is about 30 MB; API bodies nest about 6 levels deep) and far below what would exhaust a
-    machine."""
-
-    max_file_bytes: int = 64 * MB
-    """One body file (and one HTTP response body when collecting)."""
-    max_folder_bytes: int = 1024 * MB
-    """All files of one snapshot folder together, the manifest included."""
-    max_json_depth: int = 64
-    """Arrays and objects nested in one body."""
-    max_clock_skew_seconds: float = 300.0
-    """How far in the future an imported snapshot's ``taken_at`` may be (clocks differ)."""
-
-
-DEFAULT_LIMITS = Limits()
-
-
-class FileEntry(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    path: str
-    family: str
-    endpoint: Optional[str] = None
-    query: dict[str, str] = Field(default_factory=dict)
-    http_status: int = Field(default=200, ge=100, le=599)
-    item_count: Optional[int] = Field(default=None, ge=0, le=INT32)
-    sha256: str
-    bytes: Optional[int] = Field(default=None, ge=0, le=INT64)
-
-    @field_validator("path")
-    @classmethod
-    def _relative(cls, v: str) -> str:
-        # one spelling per file: no absolute path, no '.', '..' or empty parts, no NUL
-        parts = v.split("/")
-        if v.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\x00" in v or "\\" in v:
-            raise ValueError("must be a relative path inside the snapshot folder, parts separated by '/' "
-                             "(no '.', '..', empty part or backslash)")
-        return v
-
-    @field_validator("sha256")
-    @classmethod
-    def _hex(cls, v: str) -> str:
-        v = v.lower().removeprefix("sha256:")
-        if not re.fullmatch(r"[0-9a-f]{64}", v):
-            raise ValueError("must be 64 hexadecimal characters")
-        return v
-
-
-class FamilyStatus(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    status: Status
-    http_status: Optional[int] = Field(default=None, ge=100, le=599)
-    error: Optional[str] = None
-    item_count: Optional[int] = Field(default=None, ge=0, le=INT32)
-    request_count: Optional[int] = Field(default=None, ge=0, le=INT32)
-    duration_ms: Optional[float] = Field(default=None, ge=0, allow_inf_nan=False)
-    endpoint: Optional[str] = None
-
-    @field_validator("error")
-    @classmethod
-    def _redacted(cls, v: Optional[str]) -> Optional[str]:
-        return redact(v)  # an error text reaches the manifest, the database and reports
-
-
-class Manifest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    format_version: int = Field(default=FORMAT_VERSION, ge=1)
-    taken_at: datetime
-    base_url: Optional[str] = None
-    org_id: Optional[str] = None
-    tool_version: Optional[str] = None
-    families: dict[str, FamilyStatus] = Field(default_factory=dict)
-    files: list[FileEntry] = Field(default_factory=list)
-
-    @field_validator("taken_at", mode="before")
-    @classmethod
-    def _ts(cls, v: Any) -> Any:
-        if not isinstance(v, (str, datetime)):
-            raise ValueError("must be an RFC 3339 timestamp string, e.g. 2026-08-01T12:00:00Z")
-        try:
-            return parse_ts(v) if isinstance(v, str) else v
-        except (ValueError, OverflowError) as exc:  # a year 1 with an offset overflows
-            raise ValueError(str(exc) if isinstance(exc, ValueError) else f"out of range: {v!r}") from None
-
-    def to_json(self) -> bytes:
-        data = self.model_dump(mode="json", exclude_none=False)
-        data["taken_at"] = format_ts(self.taken_at)
-        return (json.dumps(data, indent=2, sort_keys=False) + "\n").encode()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path, 0o700)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Create ``path`` owner-only (a new file: the mode is set at creation, no window)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-
-
-class FolderWriter:
-    """Builds a snapshot folder body by body; :meth:`finish` writes the manifest last.
-
-    A folder without ``manifest.json`` is incomplete by construction, so a crash while
-    writing never leaves something that imports.
-    """
-
-    def __init__(self, root: Path | str):
-        self.root = Path(root)
-        _private_dir(self.root)
-        if (self.root / MANIFEST).exists():
-            raise SnapshotFormatError(f"{self.root} already holds a snapshot (manifest.json exists)",
-                                      hint="choose an empty folder for --export-dir")
-        self.files: list[FileEntry] = []
-        self.families: dict[str, FamilyStatus] = {}
-        self._counters: dict[str, int] = {}
-        self._dirs: set[str] = set()
-
-    def add_body(self, family: str, body: bytes, *, http_status: int = 200,
-                 query: dict[str, str] | None = None, item_count: int | None = None,
-                 endpoint: str | None = None, index: int | None = None) -> FileEntry:
-        """Write one body. Per-item bodies are numbered ``index`` (default: the next number)."""
-        f = fam.get(family)
-        if f.per_item:
-            n = self._counters[family] = max(self._counters.get(family, 0), 0) + 1
-            if family not in self._dirs:
-                _private_dir(self.root / family)
-                self._dirs.add(family)
-            rel = f"{family}/{index or n:04d}.json"
-        else:
-            rel = f"{family}.json"
-        _write_private(self.root / rel, body)
-        # model_construct: every value is produced here, so validation would only cost time
-        entry = FileEntry.model_construct(path=rel, family=family, endpoint=endpoint or f.endpoint,
-                                          query=dict(query or {}), http_status=http_status,
-                                          item_count=item_count, sha256=sha256_bytes(body), bytes=len(body))
-        self.files.append(entry)
-        return entry
-
-    def set_status(self, family: str, status: FamilyStatus) -> None:
-        self.families[family] = status
-
-    def finish(self, *, taken_at: datetime, base_url: str | None, org_id: str | None,
-               tool_version: str | None = None) -> Manifest:
-        manifest = Manifest(taken_at=taken_at, base_url=base_url, org_id=org_id,
-                            tool_version=tool_version or f"gwaudit {__version__}",
-                            families=dict(sorted(self.families.items())),
-                            files=sorted(self.files, key=lambda e: e.path))
-        _write_private(self.root / MANIFEST, manifest.to_json())
-        return manifest
+from .. import families as fam
+from ..errors import SnapshotFormatError
+from ..rawjson import JSONRefused, loads_strict
+from ..timeutil import format_ts
+from .manifest import (DEFAULT_LIMITS, FORMAT_VERSION, MANIFEST, FamilyStatus, FileEntry, Limits, Manifest,
+                       sha256_bytes)
 
 
 class LoadedFile:

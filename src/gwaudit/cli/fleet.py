@@ -1,9 +1,8 @@
 """The lake's commands: ``gwaudit export --lake DIR`` and ``gwaudit fleet sql|report|audit``.
 
-Added to the main group by :func:`register` (called once at the end of :mod:`gwaudit.cli`); like
-every command, each parses its options, calls one library function (:mod:`gwaudit.lake`) and
-prints. The context object is the main group's ``Ctx`` (``pass_obj``: no import of the cli module,
-so ``python -m gwaudit.cli`` registers these too).
+Added to the main group by :func:`register` (called once by :mod:`gwaudit.cli`); like every
+command, each parses its options, calls one library function (:mod:`gwaudit.lake`) and prints.
+The context object is the main group's ``Ctx`` (``pass_obj``).
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ from typing import Any
 
 import click
 
-from .sqlquery import FORMATS as SQL_FORMATS
+from ..sqlquery import FORMATS as SQL_FORMATS
 
 _LAKE_HELP = "The lake: a folder, or a URI pyarrow opens (s3://bucket/lake) [config lake.dir]."
 
 
 def _lake(c: Any, lake: str | None) -> str:
-    from .errors import UsageError
+    from ..errors import UsageError
 
     value = lake or c.config.lake.dir
     if not value:
@@ -44,7 +43,7 @@ def export_cmd(c: Any, lake: str | None, org_id: str | None, fmt: str) -> None:
     Re-exporting writes only partitions whose snapshots or audits changed; each partition is
     written aside and renamed into place, so a crash never leaves half of one.
     """
-    from .lake import export
+    from ..lake import export
 
     result = export(c.db, _lake(c, lake), org_id=org_id or c.config.lake.org_id)
     if fmt == "json":
@@ -73,8 +72,8 @@ def fleet_sql_cmd(c: Any, query: str | None, lake: str | None, file: str | None,
     org's latest snapshot) and <family>_history; views latest_snapshots, latest_findings,
     fleet_latest_findings. Writes, other files, network and settings are refused.
     """
-    from .lake.fleet import run_fleet_query
-    from .sqlquery import read_query, render
+    from ..lake.fleet import run_fleet_query
+    from ..sqlquery import read_query, render
 
     result = run_fleet_query(_lake(c, lake), read_query(query, file))
     width = shutil.get_terminal_size().columns if fmt == "table" and sys.stdout.isatty() else None
@@ -102,7 +101,7 @@ def fleet_audit_cmd(c: Any, lake: str | None, engine: str, master: str, rules_di
     The rules run unchanged, each org in its own DuckDB, so the fingerprints equal those of
     gwaudit audit on the org's own database. Exit 4 when an org could not be audited.
     """
-    from .lake.audit import fleet_audit
+    from ..lake.audit import fleet_audit
 
     result = fleet_audit(_lake(c, lake), engine=engine, master=master,
                          rules_dirs=[*c.config.rules.dirs, *rules_dirs], orgs=orgs, progress=c.echo)
@@ -126,7 +125,7 @@ def fleet_audit_cmd(c: Any, lake: str | None, engine: str, master: str, rules_di
 def fleet_report_cmd(c: Any, lake: str | None, out_dir: Path, formats: tuple[str, ...], stale_days: float) -> None:
     """One HTML (and PDF) report for the fleet: each org's posture and trend, the rules failing
     in most orgs, the worst exposures, and the orgs whose last complete snapshot is too old."""
-    from .lake.report import fleet_report
+    from ..lake.report import fleet_report
 
     paths = fleet_report(_lake(c, lake), out_dir, formats=list(formats) or ["html", "pdf"], stale_days=stale_days)
     for p in paths:
