@@ -111,3 +111,13 @@ def test_route005_dark_alias_is_serving_routes_not_lit(kit, one_to_one, message_
         routes.append(route(P, "gpt-1", **one_to_one))
     rows = kit.rows("GW-ROUTE-005", {"providers": [P], "model_routes": routes})
     assert [r["message"].rsplit(" provider ", 1)[1] for r in rows] == ([message_tail] if message_tail else [])
+
+
+def test_provider_model_wildcard_matches_by_alias_or_upstream_model(kit):
+    routes = [route(P, "gpt-1"), route(P, "coder-x", "gpt-1")]
+    data = {"providers": [P], "model_routes": routes,
+            "model_access": [access("by alias", [t_provider_model(P, "coder*")]),
+                             access("by model", [t_provider_model(P, "gpt-*")])]}
+    assert kit.rows("GW-ACC-004", data) == []
+    rows = kit.rows("GW-ACC-002", data, params={"max_wildcard_matches": 0})
+    assert ids(rows) == {uid("access", "by alias"), uid("access", "by model")}
