@@ -150,3 +150,39 @@ def test_collect_writes_metrics_too(tmp_path, sim, monkeypatch, capsys):
     m2 = _metrics(metrics)
     assert _one(m2, "gwaudit_last_run_exit_code") == EXIT_NO_EVIDENCE
     assert _one(m2, "gwaudit_last_success_timestamp_seconds") == _one(m, "gwaudit_last_success_timestamp_seconds")
+
+
+def test_metrics_file_from_the_configuration_and_the_option_wins(tmp_path, sim, monkeypatch, capsys):
+    """``[monitoring] metrics_file`` (relative to the file's folder) as ``--metrics-file`` does, for
+    run and collect; the option (or GWAUDIT_METRICS_FILE) wins over it."""
+    monkeypatch.setenv("GWAUDIT_TOKEN", sim.mint_token())
+    monkeypatch.delenv("GWAUDIT_METRICS_FILE", raising=False)
+    cfg = _config(tmp_path, sim.base_url, '[monitoring]\nmetrics_file = "textfile/gwaudit.prom"\n')
+    configured = tmp_path / "textfile" / "gwaudit.prom"
+    assert main(["--config", str(cfg), "run"]) == 0
+    m = _metrics(configured)
+    assert _one(m, "gwaudit_last_run_exit_code") == 0 and _one(m, "gwaudit_snapshot_id") == 1
+    assert any(name == "gwaudit_findings" for name, _ in m)  # run's figures
+    given = tmp_path / "given.prom"
+    assert main(["--config", str(cfg), "collect", "--metrics-file", str(given)]) == 0
+    assert _one(_metrics(given), "gwaudit_snapshot_id") == 2
+    assert _one(_metrics(configured), "gwaudit_snapshot_id") == 1  # the option won: untouched
+    monkeypatch.setenv("GWAUDIT_METRICS_FILE", str(tmp_path / "env.prom"))
+    assert main(["--config", str(cfg), "collect"]) == 0
+    assert _one(_metrics(tmp_path / "env.prom"), "gwaudit_snapshot_id") == 3
+    monkeypatch.delenv("GWAUDIT_METRICS_FILE")
+    assert main(["--config", str(cfg), "collect"]) == 0
+    assert _one(_metrics(configured), "gwaudit_snapshot_id") == 4
+
+
+@pytest.mark.parametrize("value, message", [('""', "must be the path of a file"), ("3", "valid path"),
+                                            ('"textfile/"', "must be the path of a file")])
+def test_a_bad_metrics_file_key_is_a_configuration_error(tmp_path, capsys, value, message):
+    cfg = tmp_path / "gwaudit.toml"
+    cfg.write_text(f"[monitoring]\nmetrics_file = {value}\n")
+    assert main(["--config", str(cfg), "config", "check"]) == 2
+    err = capsys.readouterr().err
+    assert "monitoring.metrics_file" in err and message in err, err
+    cfg.write_text('[monitoring]\nmetrics_files = "x.prom"\n')
+    assert main(["--config", str(cfg), "config", "check"]) == 2
+    assert "monitoring.metrics_files: unknown key" in capsys.readouterr().err

@@ -6,7 +6,8 @@ loopback port (which can echo the Authorization header in its error bodies, as a
 would), a loopback webhook receiver, real DuckDB files and real reports. Scanned: the database
 file's bytes and every value of every table read back through DuckDB (its strings may be stored
 compressed), every file written (reports, inventory CSVs, export folders, the PDF's decompressed
-streams, its attachments and its extracted text), stdout and stderr of every command (text and
+streams, its attachments and its extracted text, the lake's Parquet files byte for byte and value
+by value), stdout and stderr of every command (text and
 JSON logs) and every webhook body and header.
 """
 from __future__ import annotations
@@ -98,6 +99,12 @@ class Scanner:
         finally:
             con.close()
 
+    def parquet(self, where: str, path: Path) -> None:
+        """Every value of a Parquet file (zstd or snappy compressed: its bytes hide strings)."""
+        import pyarrow.parquet as pq
+
+        self.text(f"{where} (values)", repr(pq.ParquetFile(path).read().to_pylist()))
+
     def tree(self, root: Path) -> None:
         for path in sorted(root.rglob("*")):
             if not path.is_file() or path.is_symlink():
@@ -107,6 +114,9 @@ class Scanner:
             elif path.suffix == ".pdf":
                 self.bytes(str(path.relative_to(root)), path.read_bytes())
                 self.pdf(str(path.relative_to(root)), path.read_bytes())
+            elif path.suffix == ".parquet":
+                self.bytes(str(path.relative_to(root)), path.read_bytes())
+                self.parquet(str(path.relative_to(root)), path)
             else:
                 self.bytes(str(path.relative_to(root)), path.read_bytes())
 
@@ -173,6 +183,14 @@ def test_the_scanner_finds_a_token_where_it_is_planted(tmp_path):
     scan.pdf("planted.pdf", pdf)
     assert any("text: token" in hit for hit in scan.hits), scan.hits  # found whole, though it wraps
     assert any("attachment findings.json: token" in hit for hit in scan.hits), scan.hits
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"v": [f"row {i} {token}" for i in range(2000)]}), tmp_path / "planted.parquet",
+                   compression="zstd")
+    scan = Scanner([token])
+    scan.tree(tmp_path)
+    assert any("planted.parquet (values): token" in hit for hit in scan.hits), scan.hits
     db = tmp_path / "planted.duckdb"
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE t AS SELECT 'row ' || i || ' ' || $t AS v FROM range(20000) r(i)", {"t": token})
@@ -299,3 +317,54 @@ def test_no_artifact_of_a_bad_day_holds_the_token(tmp_path):
     con.close()
     assert any("Authorization: [REDACTED]" in e for e in errors)
     assert any(p.suffix == ".pdf" for p in work.rglob("*"))
+
+
+# ---------------------------------------------------------------- the lake and the fleet
+
+def test_no_lake_or_fleet_artifact_holds_the_token(tmp_path):
+    """``export --lake``, ``run`` exporting to ``[lake] dir``, and the fleet commands (``sql``,
+    ``audit`` with the DuckDB engine, ``report``) on a database whose collection met a gateway
+    echoing the Authorization header in its error bodies: the token is in no Parquet file,
+    report, output or log line."""
+    work = tmp_path / "work"
+    work.mkdir()
+    faults = Faults(echo_authorization=True, error_rate=0.3, max_consecutive_faults=2, seed=11,
+                    fail_families=("providers",))
+    with Simulator.from_folder(SAMPLE, faults=faults) as sim, RawReceiver() as rx:
+        token = sim.mint_token()
+        scan = Scanner([token])
+        cfg = config(work, sim, rx.url, formats='["json", "csv"]')
+        cfg.write_text(cfg.read_text() + '\n[lake]\ndir = "lake-by-run"\n')
+        base = ["--config", str(cfg)]
+        env = {"GWAUDIT_TOKEN": token}
+        steps = [
+            ("collect, echoing", [*base, "--log-format", "json", "collect"], env, 4),
+            ("export text", [*base, "export", "--lake", "lake"], env, 0),
+            ("run exporting to [lake] dir, JSON logs", [*base, "--log-format", "json", "run"], env, 4),
+            ("export json, again", [*base, "--log-format", "json", "export", "--lake", "lake", "--format", "json"],
+             env, 0),
+            ("fleet sql errors", [*base, "fleet", "sql", "--lake", "lake", "--format", "json",
+                                  "SELECT org_id, family, status, error FROM collection_status"], env, 0),
+            ("fleet sql snapshots", [*base, "fleet", "sql", "--lake", "lake", "SELECT * FROM snapshots"], env, 0),
+            ("fleet audit duckdb", [*base, "--log-format", "json", "fleet", "audit", "--lake", "lake",
+                                    "--engine", "duckdb", "--format", "json"], env, None),
+            ("fleet audit text", [*base, "fleet", "audit", "--lake", "lake-by-run"], env, None),
+            ("fleet report", [*base, "fleet", "report", "--lake", "lake", "--out", "fleet-reports",
+                              "--format", "html", "--format", "pdf"], env, 0),
+        ]
+        for label, args, step_env, code in steps:
+            done = gw(args, work, step_env)
+            if code is not None:
+                assert done.returncode == code, (label, done.returncode, done.stderr)
+            assert "internal error" not in done.stderr and "Traceback" not in done.stderr, (label, done.stderr)
+            scan.process(label, done)
+    scan.webhooks(rx)
+    scan.tree(work)
+    # the scan looked where the token would have been: the lake holds the redacted echo
+    parquet = [s for s in scan.scanned if s.endswith("(values)")]
+    assert any("lake-by-run" in s for s in parquet) and any(s.startswith("lake/fleet_findings") for s in parquet)
+    assert any(p.suffix == ".pdf" for p in (work / "fleet-reports").rglob("*"))
+    errors = json.loads(gw([*base, "fleet", "sql", "--lake", "lake", "--format", "json",
+                            "SELECT error FROM collection_status WHERE error IS NOT NULL"], work).stdout)
+    assert any("Authorization: [REDACTED]" in e["error"] for e in errors), errors
+    assert scan.hits == []

@@ -141,6 +141,18 @@ class LimitsConfig(_Section):
                       max_json_depth=self.max_json_depth, max_clock_skew_seconds=self.max_clock_skew_seconds)
 
 
+class MonitoringConfig(_Section):
+    metrics_file: Optional[Path] = Field(
+        default=None, description="Prometheus textfile written after every run and collect (--metrics-file wins)")
+
+    @field_validator("metrics_file", mode="before")
+    @classmethod
+    def _a_file(cls, v: Any) -> Any:
+        if isinstance(v, str) and (not v.strip() or v.endswith(("/", "\\"))):
+            raise ValueError("must be the path of a file, e.g. /var/lib/node_exporter/textfile/gwaudit.prom")
+        return v
+
+
 class LakeConfig(_Section):
     dir: Optional[str] = Field(default=None, description="a folder or URI (s3://...); gwaudit run exports to it")
     org_id: Optional[str] = Field(default=None, description="the org's id when its snapshots do not name one")
@@ -158,6 +170,7 @@ class Config(_Section):
     notify: NotifyConfig = Field(default_factory=NotifyConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     lake: LakeConfig = Field(default_factory=LakeConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
 
     source: Optional[Path] = Field(default=None, exclude=True)
 
@@ -208,6 +221,7 @@ def load_config(path: Path | str | None, *, required: bool = False) -> Config:
     cfg.notify.hmac_secret_file = _resolve(base, cfg.notify.hmac_secret_file)
     cfg.report.out = _resolve(base, cfg.report.out) or cfg.report.out
     cfg.frameworks.catalog_dir = _resolve(base, cfg.frameworks.catalog_dir)
+    cfg.monitoring.metrics_file = _resolve(base, cfg.monitoring.metrics_file)
     if cfg.lake.dir and "://" not in cfg.lake.dir:
         cfg.lake.dir = str(_resolve(base, Path(cfg.lake.dir)))
     cfg.rule_params()  # validates the per-rule tables

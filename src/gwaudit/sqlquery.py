@@ -73,31 +73,39 @@ def read_query(query: str | None, file: str | None, stdin: IO[str] | None = None
 def run_query(db: Database | Path | str, query: str) -> QueryResult:
     """Run one read-only statement on a sandboxed connection (no other file read or written)."""
     with Database.of(db).reader(sandboxed=True) as con:
-        try:
-            statements = con.extract_statements(query)
-        except duckdb.Error as exc:
-            raise UsageError(f"the query does not parse: {_first_line(exc)}") from None
-        if not statements:
-            raise UsageError("the query is empty")
-        if len(statements) > 1:
-            raise UsageError(f"{len(statements)} statements given; gwaudit sql runs one at a time",
-                             hint="run each with its own gwaudit sql, or combine them into one SELECT "
-                                  "(UNION ALL, a WITH clause)")
-        kind = statements[0].type.name
-        if kind not in _ALLOWED:
-            raise UsageError(f"{kind} statements are refused: gwaudit sql is read-only",
-                             hint="query the views with SELECT; writes go through gwaudit commands")
-        try:
-            result = con.execute(statements[0].query)
-            description = result.description or []
-            rows = result.fetchall() if description else []
-        except duckdb.Error as exc:
-            if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in str(exc):
-                raise UsageError(f"the query was refused: {_first_line(exc)}",
-                                 hint="gwaudit sql reads the database only: no files, network, extensions "
-                                      "or settings") from None
-            raise UsageError(f"the query failed: {_first_line(exc)}", hint=_READ_HINT) from None
-        return QueryResult([d[0] for d in description], [str(d[1]) for d in description], rows)
+        return run_statement(con, query)
+
+
+def run_statement(con: duckdb.DuckDBPyConnection, query: str, *, command: str = "gwaudit sql",
+                  reads: str = "the database only", tables_hint: str = _READ_HINT) -> QueryResult:
+    """Run ``query``, which must be one statement that reads, on ``con`` (a sandboxed connection:
+    the database's, or the lake's for ``gwaudit fleet sql``). Anything else is a
+    :class:`~gwaudit.errors.UsageError` naming ``command``; ``reads`` says what the connection may
+    read, ``tables_hint`` where its tables are listed."""
+    try:
+        statements = con.extract_statements(query)
+    except duckdb.Error as exc:
+        raise UsageError(f"the query does not parse: {_first_line(exc)}") from None
+    if not statements:
+        raise UsageError("the query is empty")
+    if len(statements) > 1:
+        raise UsageError(f"{len(statements)} statements given; {command} runs one at a time",
+                         hint=f"run each with its own {command}, or combine them into one SELECT "
+                              "(UNION ALL, a WITH clause)")
+    kind = statements[0].type.name
+    if kind not in _ALLOWED:
+        raise UsageError(f"{kind} statements are refused: {command} is read-only",
+                         hint="query the views with SELECT; writes go through gwaudit commands")
+    try:
+        result = con.execute(statements[0].query)
+        description = result.description or []
+        rows = result.fetchall() if description else []
+    except duckdb.Error as exc:
+        if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in str(exc):
+            raise UsageError(f"the query was refused: {_first_line(exc)}",
+                             hint=f"{command} reads {reads}: no files, network, extensions or settings") from None
+        raise UsageError(f"the query failed: {_first_line(exc)}", hint=tables_hint) from None
+    return QueryResult([d[0] for d in description], [str(d[1]) for d in description], rows)
 
 
 # ---------------------------------------------------------------- rendering

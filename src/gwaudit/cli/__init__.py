@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -80,11 +81,51 @@ def main(argv: list[str] | None = None) -> int:
     from ..frameworks import use_catalog_dir
 
     restore = _terminate_gracefully()
+    restore_sigint = _interrupt_gracefully()
     try:
         return _main(argv)
     finally:
         use_catalog_dir(None)
+        restore_sigint()
         restore()
+
+
+_INTERRUPTED = threading.Event()
+"""Set by the SIGINT handler: whatever the command raises after it is reported as the interrupt."""
+
+
+def _interrupt_gracefully() -> Callable[[], None]:
+    """SIGINT (Ctrl-C): remember it, then raise KeyboardInterrupt as Python would. In Python code
+    that unwinds to :func:`_main` (exit 130); during a DuckDB query, DuckDB sees the signal,
+    interrupts the query on its connection (``connection.interrupt()``) and raises its own error
+    instead (``RuntimeError: Query interrupted``, or a library error wrapping it), which would
+    otherwise be reported as an internal error (exit 5). Because the signal is remembered,
+    :func:`_main` reports any failure after it as the interrupt: one line, exit 130. A write in
+    progress is rolled back by its transaction, so the database is as it was before the command.
+    A command that handles Ctrl-C itself (``simulate`` stops serving) still ends normally.
+    Returns a function restoring the previous handler."""
+    import signal
+
+    _INTERRUPTED.clear()
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous is not signal.default_int_handler:  # SIG_IGN (nohup, a background job) or an embedder's
+            return lambda: None
+
+        def handler(signum: int, frame: Any) -> None:
+            _INTERRUPTED.set()
+            raise KeyboardInterrupt
+        signal.signal(signal.SIGINT, handler)
+    except (ValueError, OSError):
+        return lambda: None
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted() -> int:
+    click.echo("interrupted: nothing partial was stored", err=True)
+    return 130
 
 
 def _terminate_gracefully() -> Callable[[], None]:
@@ -128,6 +169,8 @@ def _main(argv: list[str] | None) -> int:
         # click returns the code of a click.exceptions.Exit raised by a command (audit's exit 1)
         return rv if isinstance(rv, int) else 0
     except GwauditError as exc:
+        if _INTERRUPTED.is_set():  # e.g. a query failure that is DuckDB interrupted by Ctrl-C
+            return _interrupted()
         if not log.handlers:
             from ..logsetup import setup
             setup()
@@ -144,17 +187,17 @@ def _main(argv: list[str] | None) -> int:
         click.echo(redact(buf.getvalue()), err=True, nl=False)
         return exc.exit_code if exc.exit_code != 1 else EXIT_USAGE
     except click.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):  # Ctrl-C, which click turns into Abort
-            click.echo("interrupted: nothing partial was stored", err=True)
-        else:
-            click.echo("aborted", err=True)
+        if isinstance(exc.__cause__, KeyboardInterrupt) or _INTERRUPTED.is_set():  # Ctrl-C, made an Abort by click
+            return _interrupted()
+        click.echo("aborted", err=True)
         return 130
     except KeyboardInterrupt:
-        click.echo("interrupted: nothing partial was stored", err=True)
-        return 130
+        return _interrupted()
     except BrokenPipeError:
         return 0
     except Exception as exc:  # an internal error: say so, with enough to report it
+        if _INTERRUPTED.is_set():  # DuckDB's "Query interrupted" after Ctrl-C is not one
+            return _interrupted()
         import traceback
 
         click.echo(redact(f"error: internal error: {type(exc).__name__}: {exc}"), err=True)

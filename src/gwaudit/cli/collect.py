@@ -81,7 +81,8 @@ def token_from(c: Ctx, token_file: Path | None, token_command: str | None) -> An
 @click.option("--export-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Also keep the snapshot folder (manifest.json + bodies, SHA-256 per file) here.")
 @click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
-              help="Write a Prometheus textfile about this collection, atomically [env GWAUDIT_METRICS_FILE].")
+              help="Write a Prometheus textfile about this collection, atomically [env GWAUDIT_METRICS_FILE; "
+                   "config monitoring.metrics_file].")
 @format_option("text", "json", default="text")
 @pass_ctx
 def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command: str | None,
@@ -101,6 +102,7 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
     opts.api_root()  # validate before resolving the token
     token = token_from(c, token_file, token_command)
     opts.on_progress = c.progress("collecting")
+    metrics_file = metrics_file or c.config.monitoring.metrics_file
     if metrics_file is None:
         result = collect(c.db, opts, token, export_dir=export_dir)
     else:
@@ -160,7 +162,7 @@ def collect_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_com
               help="Also keep the collected snapshot folder here.")
 @click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), envvar="GWAUDIT_METRICS_FILE",
               help="Write a Prometheus textfile (node_exporter textfile collector) about this run, atomically "
-                   "[env GWAUDIT_METRICS_FILE].")
+                   "[env GWAUDIT_METRICS_FILE; config monitoring.metrics_file].")
 @click.option("--soc2-categories", metavar="LIST",
               help="SOC 2 categories the compliance matrix covers, comma-separated, security always among them: "
                    "security,availability,processing_integrity,confidentiality,privacy [config "
@@ -198,7 +200,7 @@ def run_cmd(c: Ctx, base_url: str | None, token_file: Path | None, token_command
         soc2_categories=scope, retention=cfg.retention.model_dump(), webhook=notify_webhook or cfg.notify.webhook,
         webhook_format=notify_format or cfg.notify.format, webhook_timeout=cfg.notify.timeout,
         webhook_max_bytes=cfg.notify.max_bytes, webhook_hmac_secret=hmac_secret, export_dir=export_dir,
-        metrics_file=metrics_file, on_pdf_progress=c.progress("rendering PDF (pages)"),
+        metrics_file=metrics_file or cfg.monitoring.metrics_file, on_pdf_progress=c.progress("rendering PDF (pages)"),
         lake_dir=cfg.lake.dir, lake_org_id=cfg.lake.org_id), echo=c.echo)
     if result.exit_code:
         raise click.exceptions.Exit(result.exit_code)

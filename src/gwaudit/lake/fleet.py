@@ -21,7 +21,7 @@ from ..db.connect import in_memory, sandbox
 from ..db.layout import history_view
 from ..db.sql import ident
 from ..errors import UsageError
-from ..sqlquery import QueryResult
+from ..sqlquery import QueryResult, run_statement
 from .store import Lake
 
 VIEWS: dict[str, str] = {
@@ -94,36 +94,12 @@ def connect(lake_dir: str | Path | Lake) -> duckdb.DuckDBPyConnection:
     return con
 
 
-_ALLOWED = {"SELECT", "EXPLAIN", "PRAGMA"}
-
-
 def run_fleet_query(lake_dir: str | Path, query: str) -> QueryResult:
     """One read-only statement over every org in the lake (``gwaudit fleet sql``)."""
     con = connect(lake_dir)
     try:
-        try:
-            statements = con.extract_statements(query)
-        except duckdb.Error as exc:
-            raise UsageError(f"the query does not parse: {_first_line(exc)}") from None
-        if not statements:
-            raise UsageError("the query is empty")
-        if len(statements) > 1:
-            raise UsageError(f"{len(statements)} statements given; gwaudit fleet sql runs one at a time")
-        kind = statements[0].type.name
-        if kind not in _ALLOWED:
-            raise UsageError(f"{kind} statements are refused: gwaudit fleet sql is read-only")
-        try:
-            result = con.execute(statements[0].query)
-            description = result.description or []
-            rows = result.fetchall() if description else []
-        except duckdb.Error as exc:
-            if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in str(exc):
-                raise UsageError(f"the query was refused: {_first_line(exc)}",
-                                 hint="gwaudit fleet sql reads the lake's tables only: no other files, "
-                                      "network, extensions or settings") from None
-            raise UsageError(f"the query failed: {_first_line(exc)}",
-                             hint="docs/lake.md lists the tables and views; SHOW TABLES too") from None
-        return QueryResult([d[0] for d in description], [str(d[1]) for d in description], rows)
+        return run_statement(con, query, command="gwaudit fleet sql", reads="the lake's tables only",
+                             tables_hint="docs/lake.md lists the tables and views; SHOW TABLES too")
     finally:
         con.close()
 
@@ -133,7 +109,3 @@ def fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[
     cols = [d[0] for d in cur.description]
     return [dict(zip(cols, r)) for r in cur.fetchall()]
 
-
-def _first_line(exc: Exception) -> str:
-    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
-    return lines[0] if lines else "error"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from ..output import Styler, cell, csv_text, dumps, plain, terminal_text, text_table
 from ..report.tables import finding_dict
@@ -32,6 +32,19 @@ def _hang(text: str, indent: int, hang: int, lead: str = "") -> list[str]:
     """``lead`` + ``text`` wrapped to WIDTH, the first line at ``indent``, the rest at ``hang``."""
     return textwrap.wrap(" ".join(text.split()), WIDTH, initial_indent=" " * indent + lead,
                          subsequent_indent=" " * hang) or [" " * indent + lead]
+
+
+def _rule_section(rules: Sequence[Any], title: str, reason: Callable[[Any], str], style: Styler, *,
+                  fg: str) -> list[str]:
+    """A section of the audit table listing rules that were not evaluated to pass or fail (errors,
+    skips): a coloured title with their count (``{n}``), then each rule's id and why."""
+    if not rules:
+        return []
+    lines = ["", style(title.format(n=len(rules)), fg=fg, bold=True)]
+    for r in rules:
+        lines.append(f"  {r.rule_id}")
+        lines += _wrap(reason(r), 6)
+    return lines
 
 
 def audit_table(data: "ReportData", ctx: Any = None) -> str:
@@ -67,18 +80,10 @@ def audit_table(data: "ReportData", ctx: Any = None) -> str:
                                f"{w['justification']}", 6)
     if not data.findings:
         lines += ["", "no findings"]
-    errors = [r for r in data.rules if r.status == "error"]
-    if errors:
-        lines += ["", style(f"RULE ERRORS ({len(errors)}): evidence incomplete", fg="red", bold=True)]
-        for r in errors:
-            lines.append(f"  {r.rule_id}")
-            lines += _wrap(r.error or "error", 6)
-    skipped = [r for r in data.rules if r.status == "skip"]
-    if skipped:
-        lines += ["", style(f"SKIPPED ({len(skipped)}): not applied, not passed", fg="yellow", bold=True)]
-        for r in skipped:
-            lines.append(f"  {r.rule_id}")
-            lines += _wrap(r.note or "a precondition did not hold", 6)
+    lines += _rule_section([r for r in data.rules if r.status == "error"], "RULE ERRORS ({n}): evidence incomplete",
+                           lambda r: r.error or "error", style, fg="red")
+    lines += _rule_section([r for r in data.rules if r.status == "skip"], "SKIPPED ({n}): not applied, not passed",
+                           lambda r: r.note or "a precondition did not hold", style, fg="yellow")
     notes = [r for r in data.rules if r.note and r.status != "skip"]
     if notes:
         lines += ["", "NOTES"]
