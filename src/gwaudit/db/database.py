@@ -26,7 +26,7 @@ import duckdb
 
 from ..errors import LockTimeout, UsageError
 from ..lock import WriteLock, describe_holder, read_holder
-from . import schema, snapshots
+from . import schema, snapshots, template
 from .connect import lock_holder_pid, open_connection, sandbox
 
 DEFAULT_WAIT = 30.0
@@ -104,6 +104,9 @@ class Database:
         Creates the file when it does not exist."""
         self._check_file()
         with self.lock:
+            if not self.path.exists():  # a new file starts as a copy of the migrated empty database
+                template.create(self.path, lambda p: open_connection(p, read_only=False, wait=0,
+                                                                       on_locked=self._locked), transaction)
             con = self._open(read_only=False)
             try:
                 reason = schema.foreign_reason(con)
