@@ -100,3 +100,20 @@ def test_drift002_cost_limit_in_another_currency_is_not_compared_by_number(tmp_p
     implicit = budget("usd", cost_limit=10.0, currency=None)
     assert rows_of(run_pair(tmp_path, "GW-DRIFT-002", {"token_budgets": [implicit]},
                             {"token_budgets": [edited(implicit, currency="USD")]})) == {}
+
+
+@pytest.mark.parametrize("fields,fires", [
+    ({"token_limit": 1, "tokens_used": 1, "percentage_used": 0.01}, True),        # the smallest limit, by count
+    ({"token_limit": 1, "tokens_used": 0, "percentage_used": 0.0}, False),
+    ({"cost_limit": 0.5, "cost_used": 0.5, "cost_percentage_used": 0.01}, True),
+    ({"cost_limit": 0.5, "cost_used": 0.49, "cost_percentage_used": 0.98}, False),
+    ({"token_limit": 0, "tokens_used": 5, "percentage_used": None}, False),       # no usage known: not exhausted
+    ({"token_limit": None, "tokens_used": None, "percentage_used": None}, False),
+    ({"cost_limit": None, "cost_used": None, "cost_percentage_used": None}, False),  # no spend limit at all
+    ({"cost_limit": 0.0, "cost_used": 5.0, "cost_percentage_used": None}, False),    # 0 limits nothing
+])
+def test_bud008_usage_edges_of_budget_usage(kit, fields, fires):
+    b = budget("b", token_limit=fields.get("token_limit", 1000), cost_limit=fields.get("cost_limit"))
+    st = {**budget_status(b), "percentage_used": 0.0, "cost_percentage_used": 0.0, **fields}
+    st = {k: v for k, v in st.items() if k not in ("token_limit", "cost_limit")}
+    assert bool(kit.rows("GW-BUD-008", {"token_budget_status": [st]})) is fires
