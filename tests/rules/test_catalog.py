@@ -36,6 +36,9 @@ AREAS = {
     "RL": "rate_limits", "BUD": "budgets", "ACC": "access", "SMART": "smart_models", "GOV": "governance",
     "HEALTH": "route_health", "DRIFT": "change_control", "SPEND": "spend", "ACCESS": "change_control",
 }
+# GW-ACCESS rules that compare with the previous snapshot live in change_control/, the others
+# (analysis of one snapshot's effective access) in effective_access/.
+SINGLE_SNAPSHOT_AREAS = {"ACCESS": "effective_access"}
 CHANGE_CONTROL = "change_control"  # rules comparing with the previous snapshot: needs_previous, prev_ views
 
 # Ids and severities are contracts: findings, waivers and users' configuration name them.
@@ -60,7 +63,8 @@ EXPECTED = {
     "GW-HEALTH-001": "high", "GW-HEALTH-002": "critical", "GW-HEALTH-003": "medium", "GW-HEALTH-004": "low",
     "GW-DRIFT-001": "high", "GW-DRIFT-002": "high", "GW-DRIFT-003": "medium", "GW-DRIFT-004": "medium",
     "GW-DRIFT-005": "medium",
-    "GW-ACCESS-001": "high", "GW-SPEND-001": "high", "GW-SPEND-002": "medium",
+    "GW-ACCESS-001": "high", "GW-ACCESS-002": "medium", "GW-ACCESS-003": "high", "GW-ACCESS-004": "high",
+    "GW-SPEND-001": "high", "GW-SPEND-002": "medium",
 }
 RULE_KEYED = {"GW-PRICE-002", "GW-PRICE-003", "GW-PRICE-004", "GW-PRICE-005"}  # resource_key = pricing rule
 
@@ -112,7 +116,9 @@ def test_catalog_holds_exactly_the_contracted_ids_with_their_severities():
     for path in FILES:
         rule = _load(path)
         assert path.stem == rule["id"], f"{path}: file name and id differ"
-        assert path.parent.name == _area(rule["id"]), f"{path}: belongs in rules/{_area(rule['id'])}/"
+        area = _area(rule["id"]) if rule.get("needs_previous") else \
+            SINGLE_SNAPSHOT_AREAS.get(rule["id"].split("-")[1], _area(rule["id"]))
+        assert path.parent.name == area, f"{path}: belongs in rules/{area}/"
         found[rule["id"]] = rule["severity"]
     assert found == EXPECTED
     assert rule_files(rules_dir()) == FILES, "the loader reads exactly these files"
@@ -238,6 +244,8 @@ FINDINGS = {
         "GW-ACC-003": {"governance_config"},
         "GW-HEALTH-001": {"59f11fe3-fa78-494a-8f39-4a28c9220d96/claude-sonnet-4-5"},
         "GW-HEALTH-002": {"claude-sonnet-4-5"},
+        # "Block Bedrock for everyone" names only Bedrock, whose one route is disabled: it blocks nothing
+        "GW-ACCESS-002": {"0246815e-d705-4eb7-9140-f99e587839f0"},
         # both active example keys could spend more than 1000 in 24 hours (spend_exposure)
         "GW-SPEND-002": {"eba21eaf-b903-4c55-8370-6b9883ae0f1b", "f278f927-f4ef-45ea-9e97-3fb553ecf3f6"},
     },

@@ -230,6 +230,10 @@ GROUPS: dict[str, Res] = {
             aliases=["chat-premium", "coder", "embeddings"]),
     "legacy": Res("2026-01-20 11:05", DANA, name="Legacy chat", description="Aliases kept for old integrations",
                   aliases=["chat-legacy", "legacy-gpt4"]).delete("2026-10-27 16:05"),
+    "ci": Res("2026-03-09 10:40", TOM, name="Pipeline models", description="Models the CI and data pipelines may call",
+              aliases=["coder", "fast"])
+    .change("2026-11-16 10:00", TOM, "Release-notes job drafts with the premium chat model",
+            aliases=["chat-premium", "coder", "fast"]),
     "eu": Res("2026-11-12 13:10", PRIYA, name="EU data residency", description="Aliases served from EU regions only",
               aliases=["eu-chat", "gemini-eu"]),
 }
@@ -303,6 +307,12 @@ ACCESS: dict[str, Res] = {
                                   ("team", TEAM_ANALYTICS), "denylist", [P("ollama"), P("internal-vllm")]),
     "hackathon": _access("2026-08-20 09:20", DANA, "Hackathon: general and premium", ("group", "hackathon"), "allowlist",
                          [G("general"), G("premium")]).delete("2026-09-14 17:10"),
+    "ci": _access("2026-03-09 10:50", TOM, "CI pipelines: pipeline models only", ("group", "ci"), "allowlist", [G("ci")]),
+    "pipelines": _access("2026-03-09 10:55", TOM, "Data pipelines: pipeline models only", ("group", "data-pipelines"),
+                         "allowlist", [G("ci")]),
+    "eu-support-deny": _access("2026-11-12 13:25", PRIYA, "EU support: no US-hosted premium models",
+                               ("group", "eu-support"), "denylist",
+                               [A("chat-premium"), PM("anthropic", "claude-opus-4-1")]),
     "eu-support": _access("2026-11-12 13:20", PRIYA, "EU support: EU-resident models", ("group", "eu-support"),
                           "allowlist", [G("eu")]),
 }

@@ -62,10 +62,11 @@ SERVING_ROUTES = Concept(
     """
     SELECT r.route_id, r.model_alias, r.upstream_model, r.provider_id, r.provider_name,
            r.model_alias = r.upstream_model AS one_to_one, pr.max_price_per_million, pr.price_source, r.taken_at
-    FROM {serving_routes} r
+    FROM {route_availability} r
     LEFT JOIN {access_route_prices} pr ON pr.route_id = r.route_id
     WHERE r.available""",
-    "The routes access is computed over: serving_routes' `available` column (enabled, on an existing "
+    "The routes access is computed over: the `available` column of serving_routes (read from its "
+    "configuration half, route_availability, so access does not read route health) (enabled, on an existing "
     "enabled provider that is not unhealthy unless it does not enforce health checks, and lit: a 1:1 "
     "row, or a custom alias whose enabled 1:1 row exists on the same provider), with their highest "
     "price. `available`, not `serving`: route-health ejection, suspension and exhausted budgets are "
@@ -278,8 +279,8 @@ SIGNATURE_DECISIONS = Concept(
     per_hit AS (
         SELECT signature, model,
                bool_or(decision = 'allow') AS allowed,
-               coalesce(min(policy_id) FILTER (WHERE decision = 'allow'),
-                        min(policy_id) FILTER (WHERE decision = 'deny')) AS policy_id,
+               CASE WHEN bool_or(decision = 'allow') THEN min(policy_id) FILTER (WHERE decision = 'allow')
+                    ELSE min(policy_id) FILTER (WHERE decision = 'deny') END AS policy_id,
                max(max_price_per_million) FILTER (WHERE decision = 'allow') AS max_price_per_million,
                count(*) FILTER (WHERE decision = 'allow') AS routes_allowed,
                list(DISTINCT via ORDER BY via) FILTER (WHERE decision = 'allow' AND via <> model) AS via_slots

@@ -98,8 +98,8 @@ BUDGET_USAGE = Concept(
     "fraction never hides an exhausted budget. usage_pct: the higher of the two; exhausted: either at "
     "or above 100.")
 
-SERVING_ROUTES = Concept(
-    "serving_routes",
+ROUTE_AVAILABILITY = Concept(
+    "route_availability",
     """
     WITH r AS (
         SELECT r.id AS route_id, r.resource_name, r.model_alias, r.upstream_model, r.provider_id,
@@ -113,24 +113,40 @@ SERVING_ROUTES = Concept(
                    SELECT 1 FROM {model_routes} o
                    WHERE lower(o.provider_id) = lower(r.provider_id) AND o.model_alias = r.upstream_model
                      AND o.upstream_model = r.upstream_model AND o.enabled IS NOT FALSE) AS lit,
-               EXISTS (SELECT 1 FROM {route_health} h
-                       WHERE lower(h.provider_id) = lower(r.provider_id) AND h.upstream_model = r.upstream_model
-                         AND (h.state IN ('ejected', 'suspended') OR h.eject_remaining_secs > 0)) AS ejected,
-               (SELECT max(h.eject_remaining_secs) FROM {route_health} h
-                WHERE lower(h.provider_id) = lower(r.provider_id) AND h.upstream_model = r.upstream_model
-                  AND h.eject_remaining_secs > 0) AS eject_remaining_secs,
-               coalesce(r.route_health_status->>'state' = 'suspended', false) AS suspended,
-               r.route_health_status->>'reason' AS suspended_reason,
-               r.budget_status IS NOT NULL AND json_type(r.budget_status) = 'OBJECT' AS budget_blocked,
-               r.taken_at
+               r.route_health_status, r.budget_status, r.taken_at
         FROM {model_routes} r
         LEFT JOIN {providers} p ON lower(p.id) = lower(r.provider_id)
     )
     SELECT *,
            route_enabled AND provider_found AND provider_enabled AND lit AS live,
-           route_enabled AND provider_found AND provider_enabled AND lit AND NOT provider_unhealthy AS available,
-           route_enabled AND provider_found AND provider_enabled AND lit
-             AND NOT ejected AND NOT suspended AND NOT provider_unhealthy AND NOT budget_blocked AS serving,
+           route_enabled AND provider_found AND provider_enabled AND lit AND NOT provider_unhealthy AS available
+    FROM r""",
+    "The configuration half of serving_routes (no route health): every model route with live and "
+    "available as serving_routes defines them. Effective access reads it: what the configuration lets "
+    "serve, not this minute's route health.")
+
+SERVING_ROUTES = Concept(
+    "serving_routes",
+    """
+    WITH r AS (
+        SELECT a.route_id, a.resource_name, a.model_alias, a.upstream_model, a.provider_id, a.provider_name,
+               a.provider_found, a.route_enabled, a.provider_enabled, a.provider_unhealthy, a.lit,
+               EXISTS (SELECT 1 FROM {route_health} h
+                       WHERE lower(h.provider_id) = lower(a.provider_id) AND h.upstream_model = a.upstream_model
+                         AND (h.state IN ('ejected', 'suspended') OR h.eject_remaining_secs > 0)) AS ejected,
+               (SELECT max(h.eject_remaining_secs) FROM {route_health} h
+                WHERE lower(h.provider_id) = lower(a.provider_id) AND h.upstream_model = a.upstream_model
+                  AND h.eject_remaining_secs > 0) AS eject_remaining_secs,
+               coalesce(a.route_health_status->>'state' = 'suspended', false) AS suspended,
+               a.route_health_status->>'reason' AS suspended_reason,
+               a.budget_status IS NOT NULL AND json_type(a.budget_status) = 'OBJECT' AS budget_blocked,
+               a.taken_at, a.live, a.available
+        FROM {route_availability} a
+    )
+    SELECT route_id, resource_name, model_alias, upstream_model, provider_id, provider_name, provider_found,
+           route_enabled, provider_enabled, provider_unhealthy, lit, ejected, eject_remaining_secs, suspended,
+           suspended_reason, budget_blocked, taken_at, live, available,
+           live AND NOT ejected AND NOT suspended AND NOT provider_unhealthy AND NOT budget_blocked AS serving,
            concat_ws(', ', CASE WHEN ejected THEN 'ejected' || coalesce(', ' || eject_remaining_secs || ' s left', '') END,
                      CASE WHEN suspended THEN 'suspended' || coalesce(' (' || suspended_reason || ')', '') END,
                      CASE WHEN provider_unhealthy THEN 'provider unhealthy' END,
@@ -247,5 +263,5 @@ LLM_ACCESS_TARGET_MATCHES = Concept(
     "the provider's routes whose alias or upstream model matches; route_group: the names whose alias is a "
     "member of the group (a missing or empty group matches nothing). A target with no row matches nothing.")
 
-CONCEPTS = (RATE_LIMIT_CONTROLS, BUDGET_CONTROLS, BUDGET_USAGE, SERVING_ROUTES, LLM_ACCESS_POLICIES, LLM_ACCESS_TARGETS,
-            LLM_ACCESS_TARGET_MATCHES)
+CONCEPTS = (RATE_LIMIT_CONTROLS, BUDGET_CONTROLS, BUDGET_USAGE, ROUTE_AVAILABILITY, SERVING_ROUTES,
+            LLM_ACCESS_POLICIES, LLM_ACCESS_TARGETS, LLM_ACCESS_TARGET_MATCHES)
