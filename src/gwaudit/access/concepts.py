@@ -335,7 +335,8 @@ MATRIX = Concept(
     JOIN {access_signature_decisions} d ON d.signature = s.signature""",
     "Effective access: every principal x every addressable model, allow or deny, and the policy "
     "(or default) that decided it. See README, 'Effective access and spend exposure', for every "
-    "reading taken where the API reference is silent.")
+    "reading taken where the API reference is silent.",
+    materialize=False)  # principals x models: read through the signatures, never whole by a rule
 
 DENYLIST_EFFECT = Concept(
     "access_denylist_effect",

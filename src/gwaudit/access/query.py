@@ -13,7 +13,7 @@ import duckdb
 
 from ..db import Database, resolve_snapshot, scope_to_snapshot
 from ..errors import UsageError
-from ..semantics import scope_previous
+from ..semantics import materialize, scope_previous
 from ..sqlquery import QueryResult
 
 ACCESS_COLUMNS = ("principal", "principal_name", "key_state", "model", "model_kind", "decision", "decided_by",
@@ -26,15 +26,18 @@ KEY_TYPES = ("api_key", "user_key")
 
 @contextmanager
 def snapshot_connection(db: Database | Path | str, snapshot: str | int | None = None,
-                        previous: str | int | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+                        previous: str | int | None = None, reads: tuple[str, ...] = ()
+                        ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A sandboxed reader on which the family names and concepts show ``snapshot`` (and the
-    ``prev_`` ones ``previous``, when given)."""
+    ``prev_`` ones ``previous``, when given); the concepts ``reads`` names are computed once
+    (:func:`gwaudit.semantics.materialize`)."""
     with Database.of(db).reader(sandboxed=True) as con:
         sid = resolve_snapshot(con, snapshot)
         scope_to_snapshot(con, sid)
         if previous is not None:
             scope_to_snapshot(con, resolve_snapshot(con, previous), prefix="prev_")
             scope_previous(con)
+        materialize(con, reads)
         yield con
 
 
@@ -68,7 +71,7 @@ def access(db: Database | Path | str, *, principal: str | None = None, model: st
     if decision is not None:
         where += " AND decision = ?"
         params.append(decision)
-    with snapshot_connection(db, snapshot) as con:
+    with snapshot_connection(db, snapshot, reads=("access_matrix", "access_principals")) as con:
         result = _result(con, f"SELECT {', '.join(ACCESS_COLUMNS)} FROM access_matrix WHERE true{where} "
                               "ORDER BY principal_type, principal, model", params)
         if principal is not None and not result.rows:
@@ -91,7 +94,7 @@ def exposure(db: Database | Path | str, *, top: int | None = None, principal: st
     if active_only:
         where += " AND (key_state IS NULL OR key_state = 'active')"
     limit = f" LIMIT {int(top)}" if top is not None else ""
-    with snapshot_connection(db, snapshot) as con:
+    with snapshot_connection(db, snapshot, reads=("spend_exposure",)) as con:
         return _result(con, f"SELECT {', '.join(EXPOSURE_COLUMNS)} FROM spend_exposure WHERE true{where} "
                             "ORDER BY unbounded DESC, exposure_24h DESC NULLS LAST, max_price_per_million DESC, "
                             f"principal{limit}", params)
@@ -132,15 +135,17 @@ key or scope, which the resource diff shows. ``{n}``/``{o}``: prefixes of the ne
 _NEW, _OLD = "acc_new_", "acc_old_"
 
 
-def scope_concepts(con: duckdb.DuckDBPyConnection, sid: int, prefix: str) -> None:
+def scope_concepts(con: duckdb.DuckDBPyConnection, sid: int, prefix: str, reads: tuple[str, ...] = ()) -> None:
     """Temporary ``<prefix><family>`` and ``<prefix><concept>`` views showing snapshot ``sid``,
-    shadowing nothing (the caller's plain names keep their meaning)."""
+    shadowing nothing (the caller's plain names keep their meaning); the concepts the SQL in
+    ``reads`` names are computed once (:func:`gwaudit.semantics.materialize`)."""
     from ..db.sql import ident
     from ..semantics import CONCEPTS
 
     scope_to_snapshot(con, sid, prefix=prefix)
     for c in CONCEPTS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(prefix + c.name)} AS {c.render(prefix)}")
+    materialize(con, reads, prefix)
 
 
 @dataclass
@@ -177,8 +182,8 @@ class AccessDrift:
 
 def access_drift_on(con: duckdb.DuckDBPyConnection, old_id: int, new_id: int) -> AccessDrift:
     """Access drift from snapshot ``old_id`` to ``new_id`` on any connection (see DRIFT_SQL)."""
-    scope_concepts(con, new_id, _NEW)
-    scope_concepts(con, old_id, _OLD)
+    scope_concepts(con, new_id, _NEW, (DRIFT_SQL.format(n=_NEW, o=_OLD),))
+    scope_concepts(con, old_id, _OLD, (DRIFT_SQL.format(n=_NEW, o=_OLD),))
     cur = con.execute(DRIFT_SQL.format(n=_NEW, o=_OLD))
     cols = [d[0] for d in cur.description]
     rows = [dict(zip(cols, r)) for r in cur.fetchall()]
@@ -198,7 +203,7 @@ def top_exposures_on(con: duckdb.DuckDBPyConnection, sid: int, n: int = 10) -> l
     """The ``n`` largest exposures of snapshot ``sid`` (unbounded first; keys only when active),
     on any connection (temporary prefixed views, as for drift)."""
     prefix = "acc_rep_"
-    scope_concepts(con, sid, prefix)
+    scope_concepts(con, sid, prefix, (prefix + "spend_exposure",))
     cur = con.execute(f"SELECT {', '.join(EXPOSURE_COLUMNS)} FROM {prefix}spend_exposure "
                       "WHERE key_state IS NULL OR key_state = 'active' "
                       "ORDER BY unbounded DESC, exposure_24h DESC NULLS LAST, max_price_per_million DESC, principal "

@@ -28,7 +28,7 @@ from ..db.connect import sandbox
 from ..db.snapshots import previous_snapshot
 from ..errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, UsageError
 from ..output import dumps
-from ..semantics import scope_previous
+from ..semantics import drop_materialized, materialize, scope_previous
 from ..severity import FAIL_ON_CHOICES, SEVERITIES, SEVERITY_RANK, at_or_above
 from ..timeutil import utcnow
 from . import stage as fnd
@@ -113,11 +113,15 @@ def open_snapshot(con: duckdb.DuckDBPyConnection, ref: str | int | None) -> Snap
 def prepare(con: duckdb.DuckDBPyConnection, snap: Snapshot, rules: Sequence[Rule]) -> None:
     """Scope the plain family names to the snapshot; ``prev_<family>`` to its predecessor when a
     rule needs it; an empty stage for the findings."""
+    drop_materialized(con)
     scope_to_snapshot(con, snap.id)
     fnd.create_stage(con)
+    texts = [t for r in rules for t in (r.sql, r.checked_sql) if t]
     if snap.previous_id is not None and any(r.needs_previous for r in rules):
         scope_to_snapshot(con, snap.previous_id, prefix="prev_")
         scope_previous(con)
+        materialize(con, [t for r in rules if r.needs_previous for t in (r.sql, r.checked_sql) if t], "prev_")
+    materialize(con, texts)
 
 
 def _not_collected(family: str, statuses: dict[str, dict[str, Any]], where: str) -> str | None:

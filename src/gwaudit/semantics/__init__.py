@@ -20,7 +20,9 @@ The same template gives three things:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Iterable
 
 import duckdb
 
@@ -35,6 +37,9 @@ class Concept:
     """A SELECT template; families and concepts it reads as ``{name}`` placeholders."""
     doc: str
     """What the concept means, at its edges too (README and rules/README quote it)."""
+    materialize: bool = True
+    """Whether a rule's connection computes it once into a temporary table (:func:`materialize`);
+    False for a concept whose rows are an expansion no rule reads whole (the access matrix)."""
 
     @property
     def reads(self) -> frozenset[str]:
@@ -90,3 +95,54 @@ def scope_previous(con: duckdb.DuckDBPyConnection) -> None:
     """``prev_<concept>`` temporary views over the ``prev_<family>`` views of this connection."""
     for c in CONCEPTS:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {ident('prev_' + c.name)} AS {c.render('prev_')}")
+
+
+def _names_in(text: str, prefix: str) -> set[str]:
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
+    return {c.name for c in CONCEPTS if prefix + c.name in words}
+
+
+def materialize(con: duckdb.DuckDBPyConnection, sql_texts: Iterable[str], prefix: str = "") -> list[str]:
+    """Compute once, as temporary tables shadowing the views, the concepts the given SQL reads
+    (``<prefix><name>``) and every concept they read, in dependency order. DuckDB binds and plans
+    a view each time a query names it, and the analysis concepts nest deeply: planning one query
+    over the access views took seconds, for a handful of rows. With its inputs materialized each
+    concept is planned over tables. A concept that fails to compute is left a view (the rule that
+    reads it then reports the failure as before), as is every concept that reads it. Returns the
+    names materialized. :func:`drop_materialized` removes them."""
+    wanted: set[str] = set()
+    for text in sql_texts:
+        wanted |= _names_in(text, prefix)
+    stack = list(wanted)
+    while stack:
+        for name in BY_NAME[stack.pop()].reads:
+            if name in BY_NAME and name not in wanted:
+                wanted.add(name)
+                stack.append(name)
+    done: list[str] = []
+    failed: set[str] = set()
+    for c in CONCEPTS:  # dependency order
+        if c.name not in wanted or not c.materialize or c.reads & failed:
+            if c.reads & failed:
+                failed.add(c.name)
+            continue
+        target = ident(prefix + c.name)
+        try:
+            con.execute(f"DROP VIEW IF EXISTS temp.main.{target}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS {c.render(prefix)}")
+        except duckdb.Error:
+            failed.add(c.name)
+            if prefix:  # put the view back: the rule reports the failure
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {target} AS {c.render(prefix)}")
+            continue
+        done.append(prefix + c.name)
+    return done
+
+
+def drop_materialized(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary tables :func:`materialize` made on this connection (the views show
+    through again)."""
+    names = {c.name for c in CONCEPTS} | {"prev_" + c.name for c in CONCEPTS}
+    for (name,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall():
+        if name in names:
+            con.execute(f"DROP TABLE temp.main.{ident(name)}")
