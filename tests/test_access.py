@@ -236,6 +236,38 @@ def test_adding_a_denylist_never_grants(tmp_path_factory, scope, targets):
     assert _allowed(d) <= before
 
 
+ALIASES = ["gpt", "chat", "opus", "haiku", "smart", "nope"]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(members=st.lists(st.sampled_from(ALIASES), min_size=1, max_size=3, unique=True))
+def test_adding_a_member_to_an_allowlisted_group_never_removes_access(tmp_path_factory, members):
+    # Only allowlists (A1) name General here. A group a denylist names is the opposite case: a member
+    # added to it blocks more, so the property holds for groups that allowlists alone name.
+    d = Database(tmp_path_factory.mktemp("prop") / "g.duckdb")
+    data = org()
+    store_snapshot(d, data, taken_at="2026-11-26T06:00:00Z")
+    before = _allowed(d)
+    g = data["model_route_groups"][0]
+    g["model_aliases"] = sorted(set(g["model_aliases"]) | set(members))
+    store_snapshot(d, data, taken_at=NOW)
+    assert _allowed(d) >= before
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.sampled_from(["D1", "D2"]), extra=st.lists(st.sampled_from(TARGETS), max_size=2))
+def test_disabling_a_denylist_never_removes_access(tmp_path_factory, which, extra):
+    d = Database(tmp_path_factory.mktemp("prop") / "n.duckdb")
+    data = org()
+    pol = next(p for p in data["model_access"] if p["name"] == which)
+    pol["targets"] = pol["targets"] + extra
+    store_snapshot(d, data, taken_at="2026-11-26T06:00:00Z")
+    before = _allowed(d)
+    pol["enabled"] = False
+    store_snapshot(d, data, taken_at=NOW)
+    assert _allowed(d) >= before
+
+
 def _exposures(d: Database) -> dict[str, tuple]:
     return {r["principal"]: (r["exposure_1h"], r["exposure_24h"], r["exposure_period"])
             for r in exposure(d, active_only=False).records()}
