@@ -28,8 +28,8 @@ from tests.factories.smart_models import smart_model
 
 SM_SQL = ("SELECT id AS resource_id, model_alias AS resource_name, 'smart model ' || model_alias AS message "
           "FROM smart_models")
-# the change-control rules: the five drift rules and access drift (GW-ACCESS-001)
-DRIFT = [r.id for r in load_rules() if r.id.startswith("GW-DRIFT-") or r.id == "GW-ACCESS-001"]
+# the change-control rules: the five drift rules and access drift (GW-ACCESS-001, GW-ACCESS-004)
+DRIFT = [r.id for r in load_rules() if r.rule_class == "change-control"]
 
 
 def _sm_rule(folder: Path, **fields) -> Path:
@@ -67,7 +67,7 @@ def test_requires_is_validated_and_agrees_with_needs_previous(tmp_path):
 
 def test_every_change_control_rule_declares_previous_snapshot():
     drift = [r for r in load_rules() if r.needs_previous]
-    assert {r.id for r in drift} == set(DRIFT) and len(DRIFT) == 6
+    assert {r.id for r in drift} == set(DRIFT) and len(DRIFT) == 7
     assert all(r.requires == ["previous_snapshot"] for r in drift)
     assert all(not r.requires for r in load_rules() if not r.needs_previous)
 

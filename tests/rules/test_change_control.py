@@ -248,8 +248,10 @@ def sample_db(tmp_path_factory):
 
 
 @pytest.mark.parametrize("rule_id, expected", [
+    # the two pipeline allowlists name the "Pipeline models" route group, which gained chat-premium
     ("GW-DRIFT-001", {"Approved models (org)", "Contractors allowlist", "Block retired and unreviewed models",
-                      "Hackathon: general and premium", "governance configuration"}),
+                      "Hackathon: general and premium", "governance configuration",
+                      "CI pipelines: pipeline models only", "Data pipelines: pipeline models only"}),
     ("GW-DRIFT-002", {"Org monthly spend cap", "Data science monthly", "Hackathon September"}),
     ("GW-DRIFT-003", {"Org-wide ceiling", "Data science", "Hackathon burst allowance"}),
     ("GW-DRIFT-004", {"Groq (pilot)", "Groq"}),
