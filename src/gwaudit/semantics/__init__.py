@@ -122,9 +122,10 @@ def materialize(con: duckdb.DuckDBPyConnection, sql_texts: Iterable[str], prefix
     done: list[str] = []
     failed: set[str] = set()
     for c in CONCEPTS:  # dependency order
-        if c.name not in wanted or not c.materialize or c.reads & failed:
-            if c.reads & failed:
-                failed.add(c.name)
+        if c.reads & failed:  # reads a concept that failed: left a view, as it is
+            failed.add(c.name)
+            continue
+        if c.name not in wanted or not c.materialize:
             continue
         target = ident(prefix + c.name)
         try:
