@@ -8,7 +8,7 @@ from tests.factories.budgets import budget
 from tests.factories.ids import DROP
 from tests.factories.keys import api_key, user_api_key
 from tests.factories.rate_limits import rate_limit
-from tests.factories.snapshots import Kit
+from tests.factories.snapshots import Kit, run_pair
 
 
 @pytest.fixture(scope="module")
@@ -247,3 +247,88 @@ def test_key_007_skips_revoked_and_expired_keys(kit):
     expired = api_key("expired", disabled_at="2026-09-01T00:00:00Z", expires_at="2026-10-01T00:00:00Z")
     assert kit.rows("GW-KEY-007", {"api_keys": [revoked, expired]}) == []
     assert kit.ids("GW-KEY-004", {"api_keys": [revoked, expired]}) == [expired["id"]]
+
+
+# ---------------------------------------------------------------- every key rule reads key_states
+
+_OLD = {"created_at": "2025-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize("rule_id,fields", [
+    ("GW-KEY-002", _OLD),
+    ("GW-KEY-003", {"last_used_at": "2026-09-01T00:00:00Z"}),
+    ("GW-KEY-004", {"expires_at": "2026-10-01T00:00:00Z"}),
+    ("GW-KEY-005", {"created_at": "2026-11-01T00:00:00Z", "expires_at": "2029-01-01T00:00:00Z"}),
+    ("GW-KEY-007", {"disabled_at": "2026-10-01T00:00:00Z"}),
+])
+def test_key_rules_count_a_revocation_after_the_snapshot_as_not_yet_revoked(kit, rule_id, fields):
+    """A revoked_at later than the snapshot is not in effect at it (key_states): the key still
+    counts, exactly as if revoked_at were null."""
+    later = api_key("later", revoked_at="2026-11-27T06:00:01Z", **fields)
+    at_snapshot = api_key("at snapshot", revoked_at="2026-11-27T06:00:00Z", **fields)
+    assert kit.ids(rule_id, {"api_keys": [later, at_snapshot]}) == [later["id"]]
+
+
+@pytest.mark.parametrize("rule_id,fields", [
+    ("GW-KEY-002", _OLD),
+    ("GW-KEY-003", {"last_used_at": "2026-09-01T00:00:00Z"}),
+])
+def test_key_rules_count_a_disable_after_the_snapshot_as_still_active(kit, rule_id, fields):
+    later = api_key("later", disabled_at="2026-11-27T06:00:01Z", **fields)
+    at_snapshot = api_key("at snapshot", disabled_at="2026-11-27T06:00:00Z", **fields)
+    assert kit.ids(rule_id, {"api_keys": [later, at_snapshot]}) == [later["id"]]
+
+
+def test_key_007_a_disable_after_the_snapshot_is_not_yet_a_disabled_key(kit):
+    later = api_key("later", disabled_at="2026-11-27T06:00:01Z")
+    assert kit.rows("GW-KEY-007", {"api_keys": [later]}) == []
+
+
+def test_key_005_skips_a_disabled_key_that_has_expired(kit):
+    """Disabled and expired: re-enabling it does not bring it back (GW-KEY-004 reports it)."""
+    k = api_key("gone", created_at="2024-01-01T00:00:00Z", expires_at="2026-06-01T00:00:00Z",
+                disabled_at="2026-03-01T00:00:00Z")
+    assert kit.rows("GW-KEY-005", {"api_keys": [k]}) == []
+    assert kit.ids("GW-KEY-004", {"api_keys": [k]}) == [k["id"]]
+
+
+@pytest.mark.parametrize("rule_id,fields", [
+    ("GW-KEY-002", _OLD),
+    ("GW-KEY-004", {"expires_at": "2026-10-01T00:00:00Z"}),
+    ("GW-KEY-005", {"created_at": "2026-11-01T00:00:00Z", "expires_at": "2029-01-01T00:00:00Z"}),
+])
+def test_key_rules_read_personal_keys_once(kit, rule_id, fields):
+    """A personal key only /user/api-keys lists is audited too (family user_api_keys); one that the
+    org list also holds is reported once, from the org list."""
+    shared = api_key("shared", **fields)
+    personal = user_api_key("bob personal", **fields)
+    rows = kit.rows(rule_id, {"api_keys": [shared],
+                              "user_api_keys": [user_api_key("shared", **fields), personal]})
+    assert sorted((r["resource_id"], r["family"]) for r in rows) == sorted(
+        [(shared["id"], "api_keys"), (personal["id"], "user_api_keys")])
+
+
+def test_key_003_personal_only_key_counts_only_with_a_reported_last_use(kit):
+    """The documented /user/api-keys shape has no last_used_at: its absence there is no evidence that
+    the key is idle. When the list does report it, the key is judged like any other."""
+    silent = user_api_key("no usage field", created_at="2025-01-01T00:00:00Z")
+    idle = user_api_key("idle", created_at="2025-01-01T00:00:00Z", last_used_at="2026-09-01T00:00:00Z")
+    busy = user_api_key("busy", created_at="2025-01-01T00:00:00Z", last_used_at="2026-11-26T00:00:00Z")
+    rows = kit.rows("GW-KEY-003", {"api_keys": [], "user_api_keys": [silent, idle, busy]})
+    assert [(r["resource_id"], r["family"]) for r in rows] == [(idle["id"], "user_api_keys")]
+
+
+def test_key_007_reads_a_personal_key_disabled_long_ago(kit):
+    k = user_api_key("parked", disabled_at="2026-10-01T00:00:00Z")
+    rows = kit.rows("GW-KEY-007", {"api_keys": [], "user_api_keys": [k]})
+    assert [(r["resource_id"], r["family"]) for r in rows] == [(k["id"], "user_api_keys")]
+
+
+@pytest.mark.parametrize("rule_id", ["GW-KEY-001", "GW-KEY-002", "GW-KEY-003", "GW-KEY-004", "GW-KEY-005",
+                                     "GW-KEY-006", "GW-KEY-007"])
+def test_key_rules_check_every_key_once(tmp_path, rule_id):
+    """checked counts each key once: the org list plus the personal keys it does not hold."""
+    res = run_pair(tmp_path, rule_id, None, {"api_keys": [api_key("a"), api_key("b")],
+                                             "user_api_keys": [user_api_key("a"), user_api_key("mine")]})
+    assert res.status != "error", res.error
+    assert res.checked == 3
