@@ -58,6 +58,7 @@ from gwaudit.testing import store_snapshot
 from tests.factories.access import access as policy, t_alias, t_group, t_model
 from tests.factories.budgets import budget, budget_status
 from tests.factories.governance import governance
+from tests.factories.ids import DROP
 from tests.factories.keys import api_key
 from tests.factories.pricing import price
 from tests.factories.providers import provider
@@ -166,6 +167,60 @@ def test_exposure_figures(db):
     # the revoked key is left out by default; unbounded first, then the largest
     order = [r["principal"] for r in exposure(db).records()]
     assert f"api_key:{k3}" not in order and order[:2] == ["org", "role:intern"] and order[2] == f"api_key:{k2}"
+
+
+_RPM = (45_000, "rate_limit 'RL2' (rpm x ceiling)")  # K2's figure under RL2 (rpm 10) alone
+
+
+@pytest.mark.parametrize("rl2,b2,expected", [
+    # what limits nothing bounds nothing: the same reading as rate_limit_controls / budget_controls
+    ({"tokens_per_minute": 0}, None, _RPM),                                 # tpm 0 is no tpm: rpm x ceiling
+    ({"requests_per_minute": 0}, None, (None, "unbounded")),                # rpm 0 and no tpm: no limit
+    ({"requests_per_minute": None}, None, (None, "unbounded")),
+    ({"tokens_per_minute": 50_000}, None, (225, "rate_limit 'RL2'")),       # both: the smaller (tpm)
+    ({"enabled": DROP}, None, _RPM),                                        # missing enabled = true
+    ({"enabled": False}, None, (None, "unbounded")),
+    ({"traffic_type": "mcp"}, None, (None, "unbounded")),
+    ({"traffic_type": DROP}, None, _RPM),                                   # missing traffic = all
+    ({"target_mcp_server_id": "5d3c3c1e-0000-4000-8000-000000000001"}, None, (None, "unbounded")),
+    ({"target_model_alias": "gpt"}, None, (None, "unbounded")),            # targeted: bounds part only
+    ({"member_of_group": "eng"}, None, (None, "unbounded")),
+    # a budget on K2 bounds it at its cost limit (no status: the whole limit), when it limits and blocks
+    ({}, {"cost_limit": 10.0, "token_limit": None}, (10, "budget 'B2'")),
+    ({}, {"cost_limit": 10.0, "token_limit": 0}, (10, "budget 'B2'")),
+    ({}, {"cost_limit": 10.0, "token_limit": None, "action_on_exhaust": DROP}, (10, "budget 'B2'")),  # missing = block
+    ({}, {"cost_limit": 10.0, "token_limit": None, "action_on_exhaust": None}, (10, "budget 'B2'")),
+    ({}, {"cost_limit": 10.0, "token_limit": None, "action_on_exhaust": "throttle"}, _RPM),  # only slows
+    ({}, {"cost_limit": 10.0, "token_limit": None, "action_on_exhaust": "alert"}, _RPM),
+    ({}, {"cost_limit": 0, "token_limit": None}, _RPM),                     # a limit of 0 limits nothing
+    ({}, {"cost_limit": 0, "token_limit": 0}, _RPM),
+    ({}, {"cost_limit": None, "token_limit": 1_000_000}, (75, "budget 'B2'")),  # 1M tokens x 75 per million
+])
+def test_exposure_counts_only_what_limits(tmp_path, rl2, b2, expected):
+    """spend_controls reads rate_limit_controls / budget_controls: a control the rules call not
+    limiting (a 0 or null limit, disabled, MCP-only, wrong scope) never bounds exposure, and one they
+    call limiting does (unless targeted or per-member, or a budget that does not block)."""
+    data = org()
+    k2 = data["api_keys"][1]
+    rl = data["rate_limits"][1]
+    for k, v in rl2.items():
+        if v is DROP:
+            rl.pop(k)
+        else:
+            rl[k] = v
+    if b2 is not None:
+        b = budget("B2", "api_key", scope_id=k2["id"], period="monthly")
+        for k, v in b2.items():
+            if v is DROP:
+                b.pop(k)
+            else:
+                b[k] = v
+        data["token_budgets"].append(b)
+    d = Database(tmp_path / "e.duckdb")
+    store_snapshot(d, data, taken_at=NOW)
+    r = {x["principal"]: x for x in exposure(d, active_only=False).records()}[f"api_key:{k2['id']}"]
+    assert (r["exposure_1h"], r["binding_1h"]) == expected
+    assert r["unbounded"] == (expected[0] is None)
 
 
 def test_drift_names_the_cause(tmp_path):

@@ -63,10 +63,12 @@ ASSUMPTIONS = (
     "(enabled false) none at all. A model-access policy governs model calls when the llm_access_policies "
     "view says it is in force (enabled, traffic llm or all, a scope that selects callers: a group or role "
     "needs a name, an id scope an id); a group or role policy applies to the principal its scope_value names.",
-    "Exposure counts only controls that bound everything a principal can reach: rate limits and "
-    "blocking budgets with an identity scope and no target. Budgets with action warn, alert or "
-    "throttle, targeted controls, per-member controls (member_of_group) and scopes llm_provider, model "
-    "and model_alias bound nothing.",
+    "Exposure counts only controls that bound everything a principal can reach: the rate limits and "
+    "budgets the rules call limiting (rate_limit_controls / budget_controls: enabled, a limit above 0, "
+    "LLM traffic, a scope that selects callers) with no target, and for a budget the action block "
+    "(missing = block). A limit of 0 or null bounds nothing; budgets with action warn, alert or "
+    "throttle, targeted controls, per-member controls (member_of_group), MCP-only controls and scopes "
+    "llm_provider, model and model_alias bound nothing.",
     f"A rate limit with requests per minute only is read as rpm x {REQUEST_TOKEN_CEILING:,} tokens per "
     "request (the per-request ceiling); with both, the smaller of tpm and that.",
     "Money is tokens x the highest per-token price (the higher of input and output, from the "

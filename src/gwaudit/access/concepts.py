@@ -165,9 +165,9 @@ PRINCIPALS = Concept(
     _sql("""
     WITH scoped AS (
         SELECT scope_type, nullif(@SCOPEKEY@, '*') AS k FROM {model_access}
-        UNION SELECT scope_type, coalesce(scope_id, scope_value) FROM {rate_limits}
+        UNION SELECT scope_type, nullif(@SCOPEKEY@, '*') FROM {rate_limits}
         WHERE scope_type NOT IN @INEFFECTIVE@
-        UNION SELECT scope_type, coalesce(scope_id, scope_value) FROM {token_budgets}
+        UNION SELECT scope_type, nullif(@SCOPEKEY@, '*') FROM {token_budgets}
         WHERE scope_type NOT IN @INEFFECTIVE@
         UNION SELECT 'group', member_of_group FROM {rate_limits} WHERE member_of_group IS NOT NULL
         UNION SELECT 'group', member_of_group FROM {token_budgets} WHERE member_of_group IS NOT NULL

@@ -48,35 +48,34 @@ CONTROLS = Concept(
     "spend_controls",
     _sql("""
     SELECT 'rate_limit' AS control_type, id AS control_id, name AS control_name, scope_type,
-           CASE WHEN scope_type = 'org' THEN '' ELSE coalesce(scope_id, scope_value, '*') END AS scope_key,
-           least(tokens_per_minute, requests_per_minute * @CEILING@)::DOUBLE AS tokens_per_minute,
-           tokens_per_minute IS NULL AS rpm_only,
+           @SCOPEKEY@ AS scope_key,
+           least(CASE WHEN tokens_per_minute > 0 THEN tokens_per_minute END,
+                 CASE WHEN requests_per_minute > 0 THEN requests_per_minute * @CEILING@ END)::DOUBLE
+             AS tokens_per_minute,
+           NOT coalesce(tokens_per_minute > 0, false) AS rpm_only,
            NULL::VARCHAR AS period, NULL::BIGINT AS token_limit, NULL::DOUBLE AS cost_limit,
            NULL::DOUBLE AS tokens_left, NULL::DOUBLE AS cost_left
-    FROM {rate_limits}
-    WHERE enabled IS NOT FALSE AND coalesce(traffic_type, 'all') IN @TRAFFIC@
-      AND scope_type NOT IN @INEFFECTIVE@ AND member_of_group IS NULL
-      AND target_provider_id IS NULL AND target_upstream_model IS NULL AND target_model_alias IS NULL
-      AND target_mcp_server_id IS NULL
-      AND (tokens_per_minute IS NOT NULL OR requests_per_minute IS NOT NULL)
+    FROM {rate_limit_controls}
+    WHERE limiting AND NOT targeted AND member_of_group IS NULL
     UNION ALL
-    SELECT 'budget', b.id, b.name, b.scope_type,
-           CASE WHEN b.scope_type = 'org' THEN '' ELSE coalesce(b.scope_id, b.scope_value, '*') END,
+    SELECT 'budget', b.id, b.name, b.scope_type, b.scope_key,
            NULL, NULL, b.period,
-           CASE WHEN b.token_limit > 0 THEN b.token_limit END, b.cost_limit,
+           CASE WHEN b.token_limit > 0 THEN b.token_limit END,
+           CASE WHEN b.cost_limit > 0 THEN b.cost_limit END,
            CASE WHEN b.token_limit > 0 THEN greatest(b.token_limit - coalesce(st.tokens_used, 0), 0) END,
-           CASE WHEN b.cost_limit IS NOT NULL THEN greatest(b.cost_limit - coalesce(st.cost_used, 0), 0) END
-    FROM {token_budgets} b LEFT JOIN {token_budget_status} st ON st.budget_id = b.id
-    WHERE b.enabled IS NOT FALSE AND lower(b.action_on_exhaust) IN @BLOCKING@
-      AND coalesce(b.traffic_type, 'all') IN @TRAFFIC@
-      AND b.scope_type NOT IN @INEFFECTIVE@ AND b.member_of_group IS NULL
-      AND b.target_provider_id IS NULL AND b.target_upstream_model IS NULL AND b.target_model_alias IS NULL
-      AND b.target_mcp_server_id IS NULL
-      AND (b.token_limit > 0 OR b.cost_limit IS NOT NULL)"""),
-    "Controls that bound everything a principal can reach: enabled rate limits (tokens per minute, "
-    "or rpm x the per-request ceiling when only rpm is set, the smaller when both) and enabled "
-    "blocking budgets (what is left of the current period, from the stored status; the whole "
-    "limit when none), with an identity scope, LLM traffic, no target and no member_of_group.")
+           CASE WHEN b.cost_limit > 0 THEN greatest(b.cost_limit - coalesce(st.cost_used, 0), 0) END
+    FROM (SELECT *, @SCOPEKEY@ AS scope_key FROM {budget_controls}) b LEFT JOIN {token_budget_status} st ON st.budget_id = b.id
+    WHERE b.limiting AND coalesce(b.action_on_exhaust, 'block') IN @BLOCKING@
+      AND NOT b.targeted AND b.member_of_group IS NULL"""),
+    "The controls that bound everything a principal can reach: the limiting rows of "
+    "rate_limit_controls and budget_controls (enabled, a limit above 0, LLM traffic, a scope that "
+    "selects callers: the same reading as every rule) that have no target and no member_of_group, "
+    "and for a budget the action block (missing = block; throttle only slows). A rate limit gives "
+    "tokens per minute: its tokens_per_minute, or requests_per_minute x the per-request ceiling when "
+    "only rpm is above 0, the smaller when both are (rpm_only: no tpm above 0). A budget gives what is "
+    "left of the current period from the stored status (the whole limit when none), for each of "
+    "token_limit and cost_limit above 0 (0 or null limits nothing). scope_key as the access "
+    "policies' ('' for org, the name for group/role, else scope_id, else scope_value, else '*').")
 
 EXPOSURE = Concept(
     "spend_exposure",
