@@ -223,6 +223,68 @@ def test_exposure_counts_only_what_limits(tmp_path, rl2, b2, expected):
     assert r["unbounded"] == (expected[0] is None)
 
 
+def _exposure_of(tmp_path, data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    d = Database(tmp_path / f"u{len(list(tmp_path.iterdir()))}.duckdb")
+    store_snapshot(d, data, taken_at=NOW)
+    return {x["principal"]: x for x in exposure(d, active_only=False).records()}
+
+
+def _unpriced_opus() -> dict[str, Any]:
+    """org() with opus's pricing rule removed: its route is metered (per_token) but has no price."""
+    data = org()
+    data["model_pricing"] = [p for p in data["model_pricing"] if p["model_pattern"] != "opus"]
+    return data
+
+
+def test_an_unpriced_route_is_billable_at_an_unknown_price(tmp_path):
+    """The provider bills an unpriced metered route; the gateway records $0. The figures count its
+    tokens at $0 (a lower bound) and say so; a budget with only a cost limit does not bound it."""
+    data = _unpriced_opus()
+    k1, k2 = data["api_keys"][0]["id"], data["api_keys"][1]["id"]
+    rows = _exposure_of(tmp_path, data)
+    r = rows[f"api_key:{k2}"]  # reaches gpt (4), chat (4), opus (unpriced), smart (via opus)
+    assert (r["max_price_per_million"], r["unpriced_model"], r["unbounded"]) == (4, "opus", False)
+    assert (r["exposure_1h"], r["binding_1h"]) == (10_000_000 * 60 * 4 / 1e6, "rate_limit 'RL2' (rpm x ceiling)")
+    # eng (and K1): B1 has only a cost limit (50), so it no longer bounds them: RL1 does
+    # (100,000 tok/min x 60 x 4 / 1e6 = 24 per hour, 576 per 24 h)
+    for p in ("group:eng", f"api_key:{k1}"):
+        assert (rows[p]["exposure_1h"], rows[p]["exposure_24h"], rows[p]["binding_24h"]) == (24, 576, "rate_limit 'RL1'")
+        assert rows[p]["unpriced_model"] == "smart"  # eng reaches opus only through smart's slot
+    # priced, the same org is bound by B1 as before
+    assert _exposure_of(tmp_path, org())["group:eng"]["binding_24h"] == "budget 'B1'"
+
+
+@pytest.mark.parametrize("b2,expected", [
+    ({"cost_limit": 10.0, "token_limit": None}, (None, "unbounded")),        # a cost limit never sees opus
+    ({"cost_limit": 10.0, "token_limit": 0}, (None, "unbounded")),
+    ({"cost_limit": 10.0, "token_limit": 1_000_000}, (4, "budget 'B2'")),    # 1M tokens x 4 per million
+    ({"cost_limit": None, "token_limit": 1_000_000}, (4, "budget 'B2'")),
+])
+def test_only_a_token_limit_bounds_a_principal_that_reaches_an_unpriced_route(tmp_path, b2, expected):
+    data = _unpriced_opus()
+    k2 = data["api_keys"][1]
+    del data["rate_limits"][1]  # RL2, K2's rate limit
+    data["token_budgets"].append(budget("B2", "api_key", scope_id=k2["id"], **b2))
+    r = _exposure_of(tmp_path, data)[f"api_key:{k2['id']}"]
+    assert (r["exposure_1h"], r["binding_1h"]) == expected
+    assert r["unbounded"] == (expected[0] is None)
+
+
+def test_nothing_priced_is_unbounded_not_free(tmp_path):
+    """Every route metered and unpriced: the highest known price is 0, yet the spend is real."""
+    data = org()
+    data["model_pricing"] = []
+    del data["rate_limits"][1]
+    k2 = data["api_keys"][1]["id"]
+    r = _exposure_of(tmp_path, data)[f"api_key:{k2}"]
+    assert (r["max_price_per_million"], r["unbounded"], r["binding_24h"], r["unpriced_model"]) == (0, True, "unbounded", "chat")
+    # on providers that do not bill per token nothing is billable: 0, not unbounded
+    for p in data["providers"]:
+        p["billing_mode"] = "subscription"
+    r = _exposure_of(tmp_path, data)[f"api_key:{k2}"]
+    assert (r["exposure_24h"], r["unbounded"], r["binding_24h"], r["unpriced_model"]) == (0, False, "nothing billable reachable", None)
+
+
 def test_drift_names_the_cause(tmp_path):
     d = Database(tmp_path / "d.duckdb")
     before = org()

@@ -267,15 +267,10 @@ def _fixed_org(loose: bool) -> dict:
 
 MUTATIONS = [("weaken", n) for n in sorted(WEAKEN)] + [("tighten", n) for n in sorted(TIGHTEN)]
 
-# GW-SPEND-* take ~20 s each even on this tiny organisation (the access matrix behind them); the
-# random examples above cover them, the once-per-mutation pass leaves them out to stay bounded.
-SLOW = {"GW-SPEND-001", "GW-SPEND-002"}
-
-
 @pytest.fixture(scope="module")
 def fixed_before(tmp_path_factory):
     root = tmp_path_factory.mktemp("fixed")
-    rules = [r for r in RULES if r.id not in SLOW]
+    rules = list(RULES)
     return root, {loose: _findings(root / "org.duckdb", _fixed_org(loose), root / f"base-{loose}", rules)
                   for loose in (False, True)}
 
@@ -288,7 +283,7 @@ def test_each_mutation_once(fixed_before, direction, name):
     (WEAKEN if direction == "weaken" else TIGHTEN)[name](mutated)
     changed = {f for f in mutated if mutated[f] != base[f]}
     assert changed, f"{name} changes nothing in the fixed organisation"
-    rules = [r for r in RULES if r.id not in SLOW and changed & set(r.families)]
+    rules = [r for r in RULES if changed & set(r.families)]
     after = _findings(root / "org.duckdb", mutated, root / f"m-{len(list(root.iterdir()))}", rules)
     problems = _violations({r.id: before[r.id] for r in rules}, after, direction, name)
     assert not problems, problems

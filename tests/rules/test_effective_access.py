@@ -21,7 +21,7 @@ from tests.factories.governance import governance
 from tests.factories.keys import user_api_key
 from tests.factories.rate_limits import rate_limit
 from tests.factories.routes import route
-from tests.test_access import NOW, org
+from tests.test_access import NOW, _unpriced_opus, org
 
 BEFORE = "2026-11-26T06:00:00Z"
 ACCESS_RULES = ["GW-ACCESS-001", "GW-ACCESS-002", "GW-ACCESS-003", "GW-ACCESS-004", "GW-SPEND-001", "GW-SPEND-002"]
@@ -179,3 +179,48 @@ def test_spend_findings_of_user_keys_are_filed_as_user_keys(widened):
     k2 = after["api_keys"][1]["id"]
     assert sorted((f.family, f.resource_id) for f in found["GW-SPEND-002"]) == sorted(
         [("api_keys", k2), ("user_api_keys", uk2["id"])])
+
+
+# ---------------------------------------------------------------- GW-SPEND-*: an unpriced route is billable
+
+def test_spend_rules_count_an_unpriced_route_as_billable(tmp_path):
+    """A metered route with no price is billed by the provider at a price the snapshot does not know:
+    a key that reaches only such routes and that nothing bounds is GW-SPEND-001's (it used to pass as
+    'nothing billable'); a bounded key that reaches one cannot be shown to stay under GW-SPEND-002's
+    amount, whatever its figure."""
+    data = org()
+    data["model_pricing"] = []
+    del data["rate_limits"][1]  # K2 has no control of its own
+    db = Database(tmp_path / "none.duckdb")
+    store_snapshot(db, data, taken_at=NOW)
+    found = _run(db, "latest")
+    k2 = data["api_keys"][1]["id"]
+    (f,) = found["GW-SPEND-001"]
+    assert (f.resource_id, f.family) == ("org", "api_keys")
+    assert f.message == ("1 active key bound to no group can spend without limit (K2): no rate limit or blocking "
+                         "budget bounds them, and they can reach chat, which has no price (the provider bills it; "
+                         "the gateway records $0, so no cost limit sees it)")
+    assert "GW-SPEND-002" not in found or k2 not in {x.resource_id for x in found["GW-SPEND-002"]}
+
+    data = _unpriced_opus()  # RL2 bounds K2; RL1 bounds eng and K1 (B1 is cost-only)
+    k1, k2 = data["api_keys"][0]["id"], data["api_keys"][1]["id"]
+    db = Database(tmp_path / "opus.duckdb")
+    store_snapshot(db, data, taken_at=NOW)
+    big = {"GW-SPEND-002": {"max_exposure_24h": 1_000_000_000}}
+    got = {f.resource_id: f.message for f in _run(db, "latest", params=big).get("GW-SPEND-002", [])}
+    assert got == {
+        k1: "API key 'K1' could spend at least 576.0 USD in 24 hours (bound by rate_limit 'RL1'), but it can "
+            "reach smart, which has no price: the amount cannot be shown to stay within 1000000000",
+        k2: "API key 'K2' could spend at least 57600.0 USD in 24 hours (bound by rate_limit 'RL2' (rpm x ceiling)), "
+            "but it can reach opus, which has no price: the amount cannot be shown to stay within 1000000000",
+    }
+    got = {f.resource_id: f.message for f in _run(db, "latest").get("GW-SPEND-002", [])}
+    assert got[k2] == ("API key 'K2' could spend at least 57600.0 USD in 24 hours (bound by rate_limit 'RL2' "
+                       "(rpm x ceiling)), above 1000 (a lower bound: it can also reach opus, which has no price)")
+    assert k1 in got  # 576 < 1000, but opus's spend is unknown
+    assert "GW-SPEND-001" not in _run(db, "latest")
+
+    # priced, under the same large amount nothing is reported
+    db = Database(tmp_path / "priced.duckdb")
+    store_snapshot(db, org(), taken_at=NOW)
+    assert "GW-SPEND-002" not in _run(db, "latest", params=big)

@@ -72,8 +72,11 @@ ASSUMPTIONS = (
     f"A rate limit with requests per minute only is read as rpm x {REQUEST_TOKEN_CEILING:,} tokens per "
     "request (the per-request ceiling); with both, the smaller of tpm and that.",
     "Money is tokens x the highest per-token price (the higher of input and output, from the "
-    "route_prices view the pricing rules use) among the routes the principal can reach; unpriced and "
-    "not-metered routes record $0.",
+    "route_prices view the pricing rules use) among the routes the principal can reach; not-metered "
+    "routes cost $0. A metered route with no price is billed by the provider at a price the snapshot "
+    "does not know: the figures count its tokens at $0 (a lower bound; unpriced_model names it), a "
+    "budget with only a cost limit does not bound a principal that can reach one (the gateway records "
+    "that spend as $0), and with no other control the principal is unbounded.",
     "A blocking budget allows what its status says is left of the current period (the whole limit when "
     "no status is stored) plus a whole limit for every period boundary (UTC) inside the horizon.",
     f"The budget-period horizon runs to the end of the current period of the longest blocking budget "

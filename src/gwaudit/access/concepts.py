@@ -52,16 +52,19 @@ ROUTE_PRICES = Concept(
     """
     SELECT route_id, taken_at, resolved_source AS price_source, coalesce(currency, @CURRENCY@) AS currency,
            coalesce(greatest(input_cost_per_million_tokens, output_cost_per_million_tokens), 0.0)
-             AS max_price_per_million
+             AS max_price_per_million,
+           coalesce(unpriced, false) AS unpriced
     FROM {route_prices}""".replace("@CURRENCY@", "'" + A.CURRENCY + "'"),
     "Per route, the higher of its input and output price per million tokens, from route_prices (the "
-    "effective price the pricing rules use); 0 for unpriced and not-metered routes.")
+    "effective price the pricing rules use); 0 for unpriced and not-metered routes. unpriced: a metered "
+    "route with no price (route_prices.unpriced): the provider bills it, the gateway records $0.")
 
 SERVING_ROUTES = Concept(
     "access_routes",
     """
     SELECT r.route_id, r.model_alias, r.upstream_model, r.provider_id, r.provider_name,
-           r.model_alias = r.upstream_model AS one_to_one, pr.max_price_per_million, pr.price_source, r.taken_at
+           r.model_alias = r.upstream_model AS one_to_one, pr.max_price_per_million, pr.price_source,
+           coalesce(pr.unpriced, false) AS unpriced, r.taken_at
     FROM {route_availability} r
     LEFT JOIN {access_route_prices} pr ON pr.route_id = r.route_id
     WHERE r.available""",
@@ -69,7 +72,7 @@ SERVING_ROUTES = Concept(
     "configuration half, route_availability, so access does not read route health) (enabled, on an existing "
     "enabled provider that is not unhealthy unless it does not enforce health checks, and lit: a 1:1 "
     "row, or a custom alias whose enabled 1:1 row exists on the same provider), with their highest "
-    "price. `available`, not `serving`: route-health ejection, suspension and exhausted budgets are "
+    "price (and whether it is unpriced). `available`, not `serving`: route-health ejection, suspension and exhausted budgets are "
     "runtime state that lapses within minutes or at a period boundary, so access reads configuration "
     "(what a caller is allowed to reach), not this minute's health.")
 
@@ -92,11 +95,11 @@ CANDIDATES = Concept(
     "access_candidates",
     """
     SELECT r.model_alias AS model, r.model_alias AS via, r.route_id, r.upstream_model, r.provider_id,
-           r.provider_name, r.max_price_per_million
+           r.provider_name, r.max_price_per_million, r.unpriced
     FROM {access_routes} r
     UNION ALL
     SELECT s.model_alias, u.slot.model_alias, r.route_id, r.upstream_model, r.provider_id, r.provider_name,
-           r.max_price_per_million
+           r.max_price_per_million, r.unpriced
     FROM {smart_models} s,
          unnest(from_json(s.slots, '[{{"model_alias":"VARCHAR","label":"VARCHAR"}}]')) AS u(slot)
     JOIN {access_routes} r ON r.model_alias = u.slot.model_alias
@@ -259,7 +262,7 @@ SIGNATURE_DECISIONS = Concept(
         GROUP BY ALL
     ),
     cell AS (
-        SELECT hm.signature, c.model, c.via, c.max_price_per_million,
+        SELECT hm.signature, c.model, c.via, c.max_price_per_million, c.unpriced,
                CASE WHEN h.deny_id IS NOT NULL THEN 'deny'
                     WHEN si.n_allow > 0
                          THEN CASE WHEN len(coalesce(h.allow_hit_ids, [])) = si.n_allow THEN 'allow' ELSE 'deny' END
@@ -282,12 +285,14 @@ SIGNATURE_DECISIONS = Concept(
                CASE WHEN bool_or(decision = 'allow') THEN min(policy_id) FILTER (WHERE decision = 'allow')
                     ELSE min(policy_id) FILTER (WHERE decision = 'deny') END AS policy_id,
                max(max_price_per_million) FILTER (WHERE decision = 'allow') AS max_price_per_million,
+               coalesce(bool_or(unpriced) FILTER (WHERE decision = 'allow'), false) AS reaches_unpriced,
                count(*) FILTER (WHERE decision = 'allow') AS routes_allowed,
                list(DISTINCT via ORDER BY via) FILTER (WHERE decision = 'allow' AND via <> model) AS via_slots
         FROM cell GROUP BY ALL
     ),
     model_info AS (
         SELECT model, count(*) AS n_routes, max(max_price_per_million) AS max_price_per_million,
+               bool_or(unpriced) AS reaches_unpriced,
                list(DISTINCT via ORDER BY via) FILTER (WHERE via <> model) AS via_slots
         FROM {access_candidates} GROUP BY model
     ),
@@ -301,7 +306,8 @@ SIGNATURE_DECISIONS = Concept(
                     WHEN ph.model IS NOT NULL THEN ph.policy_id
                     WHEN si.n_allow > 0 THEN si.allow_ids[1] END AS policy_id,
                ph.model IS NOT NULL AS named, ph.routes_allowed AS ph_routes, ph.max_price_per_million AS ph_price,
-               ph.via_slots AS ph_via, mi.n_routes, mi.max_price_per_million AS mi_price, mi.via_slots AS mi_via
+               ph.via_slots AS ph_via, mi.n_routes, mi.max_price_per_million AS mi_price, mi.via_slots AS mi_via,
+               ph.reaches_unpriced AS ph_unpriced, mi.reaches_unpriced AS mi_unpriced
         FROM sig_info si CROSS JOIN {access_models} m
         LEFT JOIN model_info mi ON mi.model = m.model
         LEFT JOIN per_hit ph ON ph.signature = si.signature AND ph.model = m.model
@@ -314,12 +320,15 @@ SIGNATURE_DECISIONS = Concept(
                 ELSE 'default (' || (SELECT d FROM dflt) || ')' END AS decided_by,
            CASE WHEN d.named THEN d.ph_routes WHEN d.allowed THEN d.n_routes ELSE 0 END AS routes_allowed,
            CASE WHEN d.named THEN d.ph_price WHEN d.allowed THEN d.mi_price END AS max_price_per_million,
+           coalesce(CASE WHEN d.named THEN d.ph_unpriced WHEN d.allowed THEN d.mi_unpriced END, false)
+             AS reaches_unpriced,
            coalesce(CASE WHEN d.named THEN d.ph_via WHEN d.allowed THEN d.mi_via END, []) AS via_slots
     FROM dense d LEFT JOIN {access_policies} p ON p.policy_id = d.policy_id""",
     "For each signature and addressable model: allow when at least one route that can serve it is "
     "allowed, else deny; decided_by the denylist that blocks it, the allowlist that admits it (or "
     "the first, by name, that does not name it), 'default (allow|deny)' when no policy applies, or "
-    "'no route can serve'. routes_allowed and max_price_per_million describe the allowed routes; "
+    "'no route can serve'. routes_allowed, max_price_per_million and reaches_unpriced (an allowed "
+    "route is metered but has no price) describe the allowed routes; "
     "via_slots the smart-model slots they came through. Computed sparsely: only (signature, model) "
     "pairs some policy names are evaluated route by route.")
 
@@ -329,7 +338,7 @@ MATRIX = Concept(
     SELECT p.principal_type, p.principal_key,
            p.principal_type || CASE WHEN p.principal_key = '' THEN '' ELSE ':' || p.principal_key END AS principal,
            p.principal_name, p.key_state, d.model, d.model_kind, d.decision, d.decided_by, d.decided_by_id,
-           d.routes_allowed, d.max_price_per_million, d.via_slots, s.signature
+           d.routes_allowed, d.max_price_per_million, d.reaches_unpriced, d.via_slots, s.signature
     FROM {access_principals} p
     JOIN {access_signatures} s USING (principal_type, principal_key)
     JOIN {access_signature_decisions} d ON d.signature = s.signature""",

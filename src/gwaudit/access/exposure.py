@@ -38,11 +38,14 @@ SIGNATURE_PRICES = Concept(
     """
     SELECT signature, max(max_price_per_million) AS max_price_per_million,
            arg_max(model, max_price_per_million) AS priciest_model,
-           count(*) AS models_allowed
+           count(*) AS models_allowed,
+           bool_or(reaches_unpriced) AS reaches_unpriced,
+           min(model) FILTER (WHERE reaches_unpriced) AS unpriced_model
     FROM {access_signature_decisions} WHERE decision = 'allow'
     GROUP BY signature""",
     "Per access signature, the highest price per million tokens among the routes it may reach, "
-    "the model that has it, and how many models it may reach.")
+    "the model that has it, and how many models it may reach; reaches_unpriced: one of them can be "
+    "served by a metered route with no price, unpriced_model the first such model by name.")
 
 CONTROLS = Concept(
     "spend_controls",
@@ -95,6 +98,7 @@ EXPOSURE = Concept(
     p AS (
         SELECT pr.principal_type, pr.principal_key, pr.principal_name, pr.key_state,
                coalesce(sp.max_price_per_million, 0) AS price, sp.priciest_model, coalesce(sp.models_allowed, 0) AS models,
+               coalesce(sp.reaches_unpriced, false) AS unpriced, sp.unpriced_model,
                (SELECT t FROM t) AS t,
                coalesce(e.period_end, (SELECT t FROM t) + INTERVAL @NOBUDGETHOURS@ HOUR) AS period_end
         FROM {{access_principals}} pr
@@ -119,6 +123,8 @@ EXPOSURE = Concept(
                             pc.cost_left + {_resets('pc.period', 'h.t', 'h.horizon_end')} * pc.cost_limit)
                END AS amount
         FROM h JOIN pc USING (principal_type, principal_key)
+        -- a cost limit never sees an unpriced route's spend (the gateway records it as $0)
+        WHERE NOT (h.unpriced AND pc.control_type = 'budget' AND pc.token_limit IS NULL)
     ),
     best AS (
         SELECT principal_type, principal_key, horizon, min(amount) AS amount,
@@ -131,14 +137,15 @@ EXPOSURE = Concept(
     ),
     per AS (
         SELECT h.principal_type, h.principal_key, h.horizon, h.hours, h.price,
-               CASE WHEN h.price = 0 THEN 0.0 ELSE b.amount END AS amount,
-               CASE WHEN h.price = 0 THEN 'nothing billable reachable' ELSE coalesce(b.binding, 'unbounded') END AS binding
+               CASE WHEN h.price = 0 AND NOT h.unpriced THEN 0.0 ELSE b.amount END AS amount,
+               CASE WHEN h.price = 0 AND NOT h.unpriced THEN 'nothing billable reachable'
+                    ELSE coalesce(b.binding, 'unbounded') END AS binding
         FROM h LEFT JOIN best b USING (principal_type, principal_key, horizon)
     )
     SELECT p.principal_type, p.principal_key,
            p.principal_type || CASE WHEN p.principal_key = '' THEN '' ELSE ':' || p.principal_key END AS principal,
            p.principal_name, p.key_state, @CURRENCY@ AS currency, p.price AS max_price_per_million,
-           p.priciest_model, p.models AS models_reachable,
+           p.priciest_model, p.models AS models_reachable, p.unpriced AS unpriced_reachable, p.unpriced_model,
            max(per.amount) FILTER (WHERE per.horizon = '1h') AS exposure_1h,
            max(per.binding) FILTER (WHERE per.horizon = '1h') AS binding_1h,
            max(per.amount) FILTER (WHERE per.horizon = '24h') AS exposure_24h,
@@ -154,7 +161,11 @@ EXPOSURE = Concept(
     "the budget period (to the end of the current period of its longest blocking budget, else 720 "
     "hours): the smallest amount any bounding control allows (spend_controls), priced at the "
     "highest per-token price among the routes it can reach; NULL with unbounded = true when no "
-    "control bounds it and something billable is reachable; 0 when nothing billable is. "
-    "binding_* names the control that gives the smallest amount.")
+    "control bounds it and something billable is reachable (a priced route, or an unpriced metered "
+    "one: the provider bills it at a price the snapshot does not know); 0 when nothing billable is. "
+    "unpriced_reachable / unpriced_model: it can reach a metered route with no price; its amounts "
+    "then count that route's tokens at $0 (a lower bound), and a budget with only a cost limit does "
+    "not bound it (the gateway records that spend as $0). binding_* names the control that gives the "
+    "smallest amount.")
 
 CONCEPTS = (SIGNATURE_PRICES, CONTROLS, EXPOSURE)

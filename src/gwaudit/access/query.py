@@ -20,7 +20,7 @@ ACCESS_COLUMNS = ("principal", "principal_name", "key_state", "model", "model_ki
                   "routes_allowed", "via_slots")
 EXPOSURE_COLUMNS = ("principal", "principal_name", "key_state", "currency", "exposure_1h", "binding_1h",
                     "exposure_24h", "binding_24h", "period_hours", "exposure_period", "binding_period",
-                    "unbounded", "priciest_model", "max_price_per_million")
+                    "unbounded", "priciest_model", "max_price_per_million", "unpriced_model")
 KEY_TYPES = ("api_key", "user_key")
 
 
