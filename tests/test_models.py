@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import duckdb
 import pytest
 
 from gwaudit import families as fam
 from gwaudit.db import Database
 from gwaudit.db.fieldchecks import field_checks
+from gwaudit.db.layout import cast_text
 from gwaudit.models import ApiKey, ModelAccessPolicy
 from gwaudit.testing import store_snapshot
 from gwaudit.timeutil import parse_ts
@@ -90,6 +92,23 @@ def test_type_errors_and_missing_fields_are_drift_not_exceptions(tmp_path):
     bad = dict(item, created_at="yesterday")
     del bad["name"]
     assert drift(tmp_path, "api_keys", [bad]) == [("created_at", "type"), ("name", "missing")]
+
+
+@pytest.mark.parametrize("text", ["2016-12-31T23:59:60Z", "2016-12-31t23:59:60.25z", "2016-12-31T15:59:60-08:00"])
+def test_a_leap_second_is_the_last_microsecond_of_its_minute(tmp_path, text):
+    """RFC 3339 allows second 60; neither datetime nor DuckDB does. Both parsers read it as
+    23:59:59.999999 UTC (before the next minute), and it is not schema drift."""
+    last = datetime(2016, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc)
+    assert parse_ts(text) == last
+    item = dict(load_example("api_keys")[0], created_at=text, expires_at=text)
+    assert drift(tmp_path, "api_keys", [item]) == []
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    assert con.execute(f"SELECT {cast_text('TIMESTAMPTZ', '?')}", [text]).fetchone()[0] == last
+    for not_leap in ("2016-12-31T23:59:61Z", "2016-12-31T23:60:00Z"):
+        assert con.execute(f"SELECT {cast_text('TIMESTAMPTZ', '?')}", [not_leap]).fetchone()[0] is None
+        with pytest.raises(ValueError):
+            parse_ts(not_leap)
 
 
 def test_field_checks_cover_nested_and_list_enums():

@@ -8,10 +8,12 @@ from datetime import date, datetime, timedelta, timezone
 UTC = timezone.utc
 
 _FRACTION = re.compile(r"(\.\d+)")
+_LEAP_SECOND = re.compile(r"^(\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d):60(\.\d+)?")
 
 
 def parse_ts(value: str | datetime) -> datetime:
-    """Parse an RFC 3339 timestamp (``Z``, ``+00:00``, fractional seconds of any length).
+    """Parse an RFC 3339 timestamp (``Z``, ``+00:00``, fractional seconds of any length, a leap
+    second ``:60`` read as ``:59.999999``).
 
     A value without an offset is taken as UTC. Raises ``ValueError`` on anything else.
     """
@@ -20,6 +22,8 @@ def parse_ts(value: str | datetime) -> datetime:
     if not isinstance(value, str):
         raise ValueError(f"not a timestamp: {value!r}")
     text = value.strip()
+    # RFC 3339 allows a leap second (23:59:60); datetime does not: the last microsecond of its minute
+    text = _LEAP_SECOND.sub(r"\1:59.999999", text)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     # Python < 3.11 accepts only 3 or 6 fractional digits: normalise to 6.

@@ -25,6 +25,7 @@ def kit(tmp_path_factory):
 @pytest.mark.parametrize("created_at,fires", [
     ("2025-01-01T00:00:00Z", True),
     ("2025-01-01t00:00:00z", True),          # RFC 3339 allows lower-case t and z
+    ("2025-06-30T23:59:60Z", True),          # and a leap second (it used to be NULL: no finding)
     ("2025-01-01T00:00:00.123456789+02:00", True),
     ("2026-11-20T00:00:00Z", False),
 ])
@@ -39,6 +40,7 @@ def test_key002_reads_every_rfc3339_form_of_created_at(kit, created_at, fires):
     ("2026-11-27t06:00:00z", True),
     ("2026-11-27T01:00:00-05:00", True),
     ("2026-11-27T01:00:01-05:00", False),
+    ("2026-11-27T05:59:60Z", True),          # a leap second just before the snapshot's instant
 ])
 def test_expiry_offsets_are_instants_not_wall_clock(kit, expires_at, expired):
     data = {"api_keys": [api_key("k", expires_at=expires_at)],

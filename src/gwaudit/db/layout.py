@@ -60,10 +60,13 @@ def cast_text(typ: str, text: str) -> str:
     value's text is interpreted. A timestamp is RFC 3339 as the API writes it (any offset, fractional
     seconds), read as UTC when it has no offset (connections run with TimeZone UTC); the lower-case
     ``t`` / ``z`` RFC 3339 allows are accepted too (DuckDB alone reads them as no timestamp, which
-    made a key's ``created_at`` or ``revoked_at`` silently disappear)."""
+    made a key's ``created_at`` or ``revoked_at`` silently disappear). A leap second (``23:59:60``,
+    which RFC 3339 allows and DuckDB does not) is read as the last microsecond of its minute
+    (``23:59:59.999999``): it stays before the next minute and is not reported as drift."""
     if typ == "TIMESTAMPTZ":
-        text = (f"regexp_replace(regexp_replace(trim({text}), '^(\\d{{4}}-\\d\\d-\\d\\d)t', '\\1T'), "
-                f"'([0-9])z$', '\\1Z')")
+        text = (f"regexp_replace(regexp_replace(regexp_replace(trim({text}), '^(\\d{{4}}-\\d\\d-\\d\\d)t', '\\1T'), "
+                f"'([0-9])z$', '\\1Z'), '^(\\d{{4}}-\\d\\d-\\d\\d[T ]\\d\\d:\\d\\d):60(\\.\\d+)?', "
+                f"'\\1:59.999999')")
     return f"TRY_CAST({text} AS {typ})"
 
 
