@@ -9,7 +9,9 @@ import subprocess
 import sys
 import textwrap
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -48,6 +50,17 @@ def hold(script: str, db: Path, seconds: float) -> subprocess.Popen:
     return p
 
 
+@contextmanager
+def held(script: str, db: Path, seconds: float) -> Iterator[subprocess.Popen]:
+    """A holder of ``db``'s lock for the block; killed when the block ends."""
+    holder = hold(script, db, seconds)
+    try:
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def dead_pid() -> int:
     p = subprocess.Popen([sys.executable, "-c", "pass"])
     p.wait()
@@ -56,12 +69,8 @@ def dead_pid() -> int:
 
 def test_exit_5_after_the_wait_names_the_holder(tmp_path):
     db = tmp_path / "a.duckdb"
-    holder = hold(HOLDER, db, 60)
-    try:
+    with held(HOLDER, db, 60) as holder:
         done = gw(["--db", str(db), "--wait", "0.5", "import", str(SAMPLE)], tmp_path)
-    finally:
-        holder.kill()
-        holder.wait()
     assert done.returncode == 5, done.stderr
     assert f"pid {holder.pid}" in done.stderr and "notebook holder" in done.stderr
     assert "waited 0.5s" in done.stderr
@@ -103,12 +112,8 @@ def test_a_stale_holder_file_does_not_hide_the_real_holder(tmp_path):
     db = tmp_path / "a.duckdb"
     Path(str(db) + ".lock.json").write_text(json.dumps(
         {"pid": dead_pid(), "host": socket.gethostname(), "command": "gwaudit run", "since": "2026-01-01T00:00:00Z"}))
-    holder = hold(RAW_FLOCK, db, 60)
-    try:
+    with held(RAW_FLOCK, db, 60):
         done = gw(["--db", str(db), "--wait", "0.3", "import", str(SAMPLE)], tmp_path)
-    finally:
-        holder.kill()
-        holder.wait()
     assert done.returncode == 5
     assert "locked by another process" in done.stderr and "no longer runs" in done.stderr
 
