@@ -87,9 +87,6 @@ def _interrupt_while_running(args: list[str], db: Path, cwd: Path) -> subprocess
 
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the database open")
-@pytest.mark.xfail(strict=False, raises=subprocess.TimeoutExpired,
-                   reason="known: now and then DuckDB keeps running this statement through repeated Ctrl-C "
-                          "(seen in about 1 of 3 runs under load; the audit case below is reliable)")
 def test_ctrl_c_during_sql_exits_130_and_leaves_the_database_intact(tmp_path, template):
     db = tmp_path / "audit.duckdb"
     db.write_bytes(template.read_bytes())
@@ -120,3 +117,40 @@ def test_ctrl_c_during_a_slow_rule_exits_130_and_stores_nothing(tmp_path, templa
     assert done.stderr.strip().splitlines() == [MESSAGE], done.stderr
     assert "internal error" not in done.stderr
     assert _state(db) == before  # no partial audit stored, the snapshot as it was
+
+
+# ---------------------------------------------------------------- gwaudit.db.interrupt, in process
+
+def test_interruptible_returns_the_value_and_raises_the_error():
+    from gwaudit.db.interrupt import interruptible
+
+    con = duckdb.connect()
+    assert interruptible(con, lambda: con.execute("SELECT 41 + 1").fetchone()[0]) == 42
+    with pytest.raises(duckdb.CatalogException, match="nowhere"):
+        interruptible(con, lambda: con.execute("SELECT * FROM nowhere").fetchall())
+
+
+def test_interruptible_stops_the_statement_before_it_returns():
+    """Ctrl-C raises KeyboardInterrupt only once the statement has stopped: the connection is free
+    again (a statement still running would make it refuse with 'connection is busy')."""
+    import threading
+
+    from gwaudit.db.interrupt import interruptible
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, handler)
+    con = duckdb.connect()
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    try:
+        timer.start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            interruptible(con, lambda: con.execute(SLOW).fetchall())
+        assert time.monotonic() - started < 60
+        assert con.execute("SELECT 1").fetchone() == (1,)
+        con.close()
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)

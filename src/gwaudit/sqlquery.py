@@ -27,6 +27,7 @@ from typing import IO, Any, Callable, Sequence
 import duckdb
 
 from .db import Database
+from .db.interrupt import interruptible
 from .errors import UsageError
 from .output import cell, csv_text, escape_bidi, jsonable, terminal_text
 
@@ -96,10 +97,13 @@ def run_statement(con: duckdb.DuckDBPyConnection, query: str, *, command: str = 
     if kind not in _ALLOWED:
         raise UsageError(f"{kind} statements are refused: {command} is read-only",
                          hint="query the views with SELECT; writes go through gwaudit commands")
-    try:
+    def run() -> tuple[list, list]:
         result = con.execute(statements[0].query)
         description = result.description or []
-        rows = result.fetchall() if description else []
+        return description, (result.fetchall() if description else [])
+
+    try:
+        description, rows = interruptible(con, run)
     except duckdb.Error as exc:
         if isinstance(exc, duckdb.PermissionException) or "configuration has been locked" in str(exc):
             raise UsageError(f"the query was refused: {_first_line(exc)}",

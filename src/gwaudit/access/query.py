@@ -12,6 +12,7 @@ from contextlib import contextmanager
 import duckdb
 
 from ..db import Database, resolve_snapshot, scope_to_snapshot
+from ..db.interrupt import interruptible
 from ..errors import UsageError
 from ..semantics import materialize, scope_previous
 from ..sqlquery import QueryResult
@@ -37,13 +38,15 @@ def snapshot_connection(db: Database | Path | str, snapshot: str | int | None = 
         if previous is not None:
             scope_to_snapshot(con, resolve_snapshot(con, previous), prefix="prev_")
             scope_previous(con)
-        materialize(con, reads)
+        interruptible(con, lambda: materialize(con, reads))
         yield con
 
 
 def _result(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> QueryResult:
-    cur = con.execute(sql, params)
-    return QueryResult([d[0] for d in cur.description], [str(d[1]) for d in cur.description], cur.fetchall())
+    def run() -> QueryResult:
+        cur = con.execute(sql, params)
+        return QueryResult([d[0] for d in cur.description], [str(d[1]) for d in cur.description], cur.fetchall())
+    return interruptible(con, run)
 
 
 def _principal_filter(principal: str | None, alias: str = "") -> tuple[str, list[Any]]:

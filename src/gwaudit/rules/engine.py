@@ -25,6 +25,7 @@ from .. import families as fam
 
 from ..db import Database, family_status, resolve_snapshot, scope_to_snapshot, snapshot_info
 from ..db.connect import sandbox
+from ..db.interrupt import interruptible
 from ..db.snapshots import previous_snapshot
 from ..errors import EXIT_FINDINGS, EXIT_INCOMPLETE, EXIT_OK, UsageError
 from ..output import dumps
@@ -375,10 +376,14 @@ def audit(db: Database | Path | str, snapshot: str | int | None = "latest", *,
             sandbox(con)
         snap = open_snapshot(con, snapshot)
         waiver_list = resolve_waivers(waivers, snap.taken_at)
-        prepare(con, snap, selected)
-        results = [RuleResult(r, params={}) if r.is_engine else evaluate_rule(con, snap, r, values[r.id])
-                   for r in selected]
-        found = fnd.staged_findings(con, {r.id: r for r in selected}, snap.id)  # sorted by _order
+
+        def evaluate_all() -> tuple[list[RuleResult], list[Finding]]:
+            prepare(con, snap, selected)
+            results = [RuleResult(r, params={}) if r.is_engine else evaluate_rule(con, snap, r, values[r.id])
+                       for r in selected]
+            return results, fnd.staged_findings(con, {r.id: r for r in selected}, snap.id)  # sorted by _order
+
+        results, found = interruptible(con, evaluate_all)  # Ctrl-C stops a long rule at once
         extra, waived_by = _apply_waivers(snap, results, found, waiver_list, {r.id for r in catalog})
         if extra or any(f.status != "fail" for f in found):
             found.extend(extra)
