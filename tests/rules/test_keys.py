@@ -332,3 +332,12 @@ def test_key_rules_check_every_key_once(tmp_path, rule_id):
                                              "user_api_keys": [user_api_key("a"), user_api_key("mine")]})
     assert res.status != "error", res.error
     assert res.checked == 3
+
+
+@pytest.mark.parametrize("created_at", [None, DROP])
+def test_key_001_a_key_without_a_reported_creation_time_still_has_a_message(kit, created_at):
+    k = api_key("no created", expires_at=None, created_at=created_at)
+    (row,) = kit.rows("GW-KEY-001", {"api_keys": [k]})
+    assert row["resource_id"] == k["id"]
+    assert row["message"] == ("key 'no created' (bd-no_cr) never expires: expires_at is not set; its creation time "
+                              "is not reported")
