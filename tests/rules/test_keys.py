@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from gwaudit.db import Database
+from gwaudit.testing import store_snapshot
 from tests.factories.budgets import budget
-from tests.factories.ids import DROP
+from tests.factories.ids import DROP, NOW
 from tests.factories.keys import api_key, user_api_key
 from tests.factories.rate_limits import rate_limit
 from tests.factories.snapshots import Kit, run_pair
@@ -332,3 +334,323 @@ def test_key_rules_check_every_key_once(tmp_path, rule_id):
                                              "user_api_keys": [user_api_key("a"), user_api_key("mine")]})
     assert res.status != "error", res.error
     assert res.checked == 3
+
+
+@pytest.mark.parametrize("created_at", [None, DROP])
+def test_key_001_a_key_without_a_reported_creation_time_still_has_a_message(kit, created_at):
+    k = api_key("no created", expires_at=None, created_at=created_at)
+    (row,) = kit.rows("GW-KEY-001", {"api_keys": [k]})
+    assert row["resource_id"] == k["id"]
+    assert row["message"] == ("key 'no created' (bd-no_cr) never expires: expires_at is not set; its creation time "
+                              "is not reported")
+
+
+# ---------------------------------------------------------------- mutation testing: exact outcomes
+# Each test below kills mutants of the key rules' SQL or of key_states that the tests above let
+# survive (messages, day arithmetic at whole-day boundaries, ordering, omitted and null fields).
+
+def test_key_001_exact_messages_for_active_disabled_and_unprefixed_keys(kit):
+    active = api_key("active", expires_at=None, created_at="2026-08-19T06:00:00Z")  # exactly 100 days
+    disabled = api_key("disabled", expires_at=None, created_at="2026-08-19T06:00:01Z",  # 1 s short of 100
+                       disabled_at="2026-11-20T00:00:00Z")
+    no_prefix = api_key("no prefix", expires_at=None, key_prefix=None)
+    dropped_prefix = api_key("prefix dropped", expires_at=None, key_prefix=DROP)
+    rows = kit.rows("GW-KEY-001", {"api_keys": [active, disabled, no_prefix, dropped_prefix]})
+    assert [(r["resource_id"], r["state"], r["message"]) for r in rows] == [
+        (active["id"], "active",
+         "key 'active' (bd-activ) never expires: expires_at is not set; created 2026-08-19, 100 days before the "
+         "snapshot"),
+        (disabled["id"], "disabled",
+         "key 'disabled' (bd-disab) never expires: expires_at is not set; created 2026-08-19, 99 days before the "
+         "snapshot (disabled, not revoked: re-enabling it restores it)"),
+        (no_prefix["id"], "active",
+         "key 'no prefix' (no prefix) never expires: expires_at is not set; created 2026-11-01, 26 days before the "
+         "snapshot"),
+        (dropped_prefix["id"], "active",
+         "key 'prefix dropped' (no prefix) never expires: expires_at is not set; created 2026-11-01, 26 days before "
+         "the snapshot"),
+    ]
+
+
+@pytest.mark.parametrize("field", ["revoked_at", "disabled_at"])
+@pytest.mark.parametrize("value", [None, DROP])
+def test_key_001_omitted_or_null_revocation_and_disable_times_are_not_in_effect(kit, field, value):
+    k = api_key("k", expires_at=None, **{field: value})
+    assert [(r["resource_id"], r["state"]) for r in kit.rows("GW-KEY-001", {"api_keys": [k]})] == [(k["id"], "active")]
+
+
+def test_key_001_an_omitted_expiry_is_no_expiry(kit):
+    k = api_key("k", expires_at=DROP)
+    assert kit.ids("GW-KEY-001", {"api_keys": [k]}) == [k["id"]]
+
+
+def test_key_001_reports_the_kind_personal_keys_default_to_user(kit):
+    org = api_key("org", expires_at=None, kind=DROP)
+    mine = user_api_key("mine", expires_at=None)
+    typed = user_api_key("typed", expires_at=None, kind="machine")
+    rows = kit.rows("GW-KEY-001", {"api_keys": [org], "user_api_keys": [mine, typed]})
+    assert sorted((r["resource_id"], r["family"], r["kind"]) for r in rows) == sorted(
+        [(org["id"], "api_keys", None), (mine["id"], "user_api_keys", "user"),
+         (typed["id"], "user_api_keys", "machine")])
+
+
+@pytest.mark.parametrize("rule_id,fields,start", [
+    ("GW-KEY-001", {"expires_at": None}, "key 'np' (no prefix) never expires"),
+    ("GW-KEY-002", _OLD, "key 'np' (no prefix) was created 2025-01-01"),
+    ("GW-KEY-003", {"last_used_at": "2026-09-01T00:00:00Z"}, "key 'np' (no prefix) was last used 2026-09-01"),
+    ("GW-KEY-003", {"last_used_at": None, "created_at": "2026-09-01T00:00:00Z"},
+     "key 'np' (no prefix) has never been used since it was created 2026-09-01"),
+    ("GW-KEY-004", {"expires_at": "2026-10-01T00:00:00Z"}, "key 'np' (no prefix) expired 2026-10-01"),
+    ("GW-KEY-005", {"created_at": "2026-11-01T00:00:00Z", "expires_at": "2029-01-01T00:00:00Z"},
+     "key 'np' (no prefix) is valid for 792 days"),
+    ("GW-KEY-006", {"group_name": None}, "key 'np' (no prefix, kind machine) is bound to no user or group"),
+    ("GW-KEY-007", {"disabled_at": "2026-10-01T00:00:00Z"}, "key 'np' (no prefix) was disabled 2026-10-01"),
+])
+@pytest.mark.parametrize("prefix", [None, DROP])
+def test_key_rules_name_a_missing_prefix(kit, rule_id, fields, start, prefix):
+    k = api_key("np", key_prefix=prefix, **fields)
+    (row,) = kit.rows(rule_id, {"api_keys": [k]})
+    assert row["resource_id"] == k["id"]
+    assert row["message"].startswith(start), row["message"]
+
+
+@pytest.mark.parametrize("rule_id,column,older,newer", [
+    ("GW-KEY-002", "age_days", {"created_at": "2025-01-01T00:00:00Z"}, {"created_at": "2026-06-01T00:00:00Z"}),
+    ("GW-KEY-003", "idle_days", {"last_used_at": "2026-06-01T00:00:00Z"}, {"last_used_at": "2026-10-01T00:00:00Z"}),
+    ("GW-KEY-005", "lifetime_days", {"expires_at": "2030-01-01T00:00:00Z"}, {"expires_at": "2028-01-01T00:00:00Z"}),
+    ("GW-KEY-007", "disabled_days", {"disabled_at": "2026-06-01T00:00:00Z"}, {"disabled_at": "2026-10-01T00:00:00Z"}),
+])
+def test_key_rules_list_the_worst_key_first(kit, rule_id, column, older, newer):
+    """Rows come largest age / idle time / lifetime / disabled time first (the newer key is named "a"
+    so that an id or name order would list it first)."""
+    a, b = api_key("a newer", **newer), api_key("b older", **older)
+    rows = kit.rows(rule_id, {"api_keys": [a, b]})
+    assert [r["resource_id"] for r in rows] == [b["id"], a["id"]]
+    assert rows[0][column] > rows[1][column]
+
+
+def test_key_002_created_at_omitted_or_null_cannot_be_judged(kit):
+    keys = [api_key("null", created_at=None), api_key("dropped", created_at=DROP)]
+    assert kit.rows("GW-KEY-002", {"api_keys": keys}) == []
+
+
+@pytest.mark.parametrize("fields", [{"expires_at": None}, {"expires_at": DROP}, {"disabled_at": DROP},
+                                    {"revoked_at": DROP}])
+def test_key_002_an_omitted_or_null_time_does_not_make_a_key_inactive(kit, fields):
+    k = api_key("old", **_OLD, **fields)
+    assert kit.ids("GW-KEY-002", {"api_keys": [k]}) == [k["id"]]
+
+
+def test_key_003_idle_one_second_past_the_limit_is_flagged(kit):
+    past = api_key("past", last_used_at="2026-10-28T05:59:59Z")
+    (row,) = kit.rows("GW-KEY-003", {"api_keys": [past]})
+    assert (row["resource_id"], row["idle_days"]) == (past["id"], 30)
+    assert row["message"] == ("key 'past' (bd-past) was last used 2026-10-28, 30 days before the snapshot "
+                              "(limit 30 days)")
+
+
+def test_key_003_exact_never_used_message(kit):
+    k = api_key("never", last_used_at=None, created_at="2026-09-01T00:00:00Z")
+    (row,) = kit.rows("GW-KEY-003", {"api_keys": [k]})
+    assert row["message"] == ("key 'never' (bd-never) has never been used since it was created 2026-09-01, "
+                              "87 days before the snapshot (limit 30 days)")
+    assert row["last_used_at"] is None and row["idle_days"] == 87
+
+
+def test_key_003_personal_key_the_org_list_holds_is_judged_on_the_org_list(kit):
+    """The org list reports the last use; the personal list's copy (no last_used_at) is not read."""
+    idle = api_key("shared idle", last_used_at="2026-09-01T00:00:00Z")
+    never = api_key("shared never", last_used_at=None, created_at="2026-09-01T00:00:00Z")
+    rows = kit.rows("GW-KEY-003", {"api_keys": [idle, never],
+                                   "user_api_keys": [user_api_key("shared idle"), user_api_key("shared never")]})
+    assert sorted((r["resource_id"], r["family"]) for r in rows) == sorted(
+        [(idle["id"], "api_keys"), (never["id"], "api_keys")])
+
+
+@pytest.mark.parametrize("last_used_at", [None, DROP])
+def test_key_003_personal_only_key_without_a_last_use_is_not_judged(kit, last_used_at):
+    k = user_api_key("mine", created_at="2025-01-01T00:00:00Z", last_used_at=last_used_at)
+    assert kit.rows("GW-KEY-003", {"api_keys": [], "user_api_keys": [k]}) == []
+
+
+@pytest.mark.parametrize("fields", [{"revoked_at": "2026-11-01T00:00:00Z"}, {"expires_at": "2026-11-01T00:00:00Z"}])
+def test_key_003_ignores_revoked_and_expired_keys(kit, fields):
+    k = api_key("old", last_used_at="2026-01-01T00:00:00Z", **fields)
+    assert kit.rows("GW-KEY-003", {"api_keys": [k]}) == []
+
+
+def test_key_004_exact_messages_at_whole_days(kit):
+    exact = api_key("exact", expires_at="2026-10-01T06:00:00Z")  # exactly 57 days before the snapshot
+    short = api_key("short", expires_at="2026-10-01T06:00:01Z")  # 1 s short of 57 days
+    rows = kit.rows("GW-KEY-004", {"api_keys": [exact, short]})
+    assert [(r["resource_id"], r["message"]) for r in rows] == [
+        (exact["id"], "key 'exact' (bd-exact) expired 2026-10-01, 57 days before the snapshot, and was never revoked"),
+        (short["id"], "key 'short' (bd-short) expired 2026-10-01, 56 days before the snapshot, and was never revoked"),
+    ]
+
+
+@pytest.mark.parametrize("revoked_at", [None, DROP, "2026-11-27T06:00:01Z"])
+def test_key_004_reports_an_expired_key_not_revoked_at_the_snapshot(kit, revoked_at):
+    k = api_key("lapsed", expires_at="2026-10-01T00:00:00Z", revoked_at=revoked_at)
+    assert kit.ids("GW-KEY-004", {"api_keys": [k]}) == [k["id"]]
+
+
+def test_key_004_ignores_keys_that_never_expire(kit):
+    keys = [api_key("null", expires_at=None), api_key("dropped", expires_at=DROP)]
+    assert kit.rows("GW-KEY-004", {"api_keys": keys}) == []
+
+
+def test_key_005_one_second_past_the_limit_is_flagged(kit):
+    k = api_key("just over", created_at="2026-11-01T00:00:00Z", expires_at="2027-11-01T00:00:01Z")
+    (row,) = kit.rows("GW-KEY-005", {"api_keys": [k]})
+    assert (row["resource_id"], row["lifetime_days"]) == (k["id"], 365)
+    assert row["message"] == ("key 'just over' (bd-just_) is valid for 365 days: created 2026-11-01, "
+                              "expires 2027-11-01 (limit 365 days)")
+
+
+@pytest.mark.parametrize("fields", [{"created_at": None}, {"created_at": DROP}, {"expires_at": DROP}])
+def test_key_005_silent_without_both_times(kit, fields):
+    k = api_key("partial", **{"created_at": "2026-11-01T00:00:00Z", "expires_at": "2029-01-01T00:00:00Z", **fields})
+    assert kit.rows("GW-KEY-005", {"api_keys": [k]}) == []
+
+
+def test_key_006_exact_message_without_a_kind(kit):
+    null_kind = api_key("null kind", group_name=None, kind=None)
+    no_kind = api_key("no kind", group_name=None, kind=DROP)
+    rows = kit.rows("GW-KEY-006", {"api_keys": [null_kind, no_kind]})
+    assert [(r["resource_id"], r["message"]) for r in rows] == [
+        (no_kind["id"], "key 'no kind' (bd-no_ki) is bound to no user or group, and no limiting api_key-scoped "
+                        "rate limit or token budget covers it"),
+        (null_kind["id"], "key 'null kind' (bd-null_) is bound to no user or group, and no limiting api_key-scoped "
+                          "rate limit or token budget covers it"),
+    ]
+
+
+def test_key_006_exact_message_with_a_kind(kit):
+    k = api_key("service", group_name=None)
+    (row,) = kit.rows("GW-KEY-006", {"api_keys": [k]})
+    assert row["message"] == ("key 'service' (bd-servi, kind machine) is bound to no user or group, and no limiting "
+                              "api_key-scoped rate limit or token budget covers it")
+
+
+@pytest.mark.parametrize("binding", [{"group_name": "  "}, {"group_name": DROP}, {"group_name": None, "user_id": DROP}])
+def test_key_006_blank_or_omitted_bindings_are_unbound(kit, binding):
+    k = api_key("service", **{"group_name": None, **binding})
+    assert kit.ids("GW-KEY-006", {"api_keys": [k]}) == [k["id"]]
+
+
+def test_key_006_a_group_name_with_blanks_around_it_is_a_group(kit):
+    assert kit.rows("GW-KEY-006", {"api_keys": [api_key("service", group_name=" ci ")]}) == []
+
+
+def test_key_006_reads_an_unbound_personal_key(kit):
+    k = user_api_key("mine", user_id=None)
+    rows = kit.rows("GW-KEY-006", {"api_keys": [], "user_api_keys": [k]})
+    assert [(r["resource_id"], r["family"], r["kind"]) for r in rows] == [(k["id"], "user_api_keys", "user")]
+    assert "(bd-mine, kind user)" in rows[0]["message"]
+
+
+@pytest.mark.parametrize("state", [{"disabled_at": "2026-11-01T00:00:00Z"}, {"expires_at": "2026-11-01T00:00:00Z"}])
+def test_key_006_ignores_disabled_and_expired_keys(kit, state):
+    assert kit.rows("GW-KEY-006", {"api_keys": [api_key("service", group_name=None, **state)]}) == []
+
+
+@pytest.mark.parametrize("family,make", [("rate_limits", rate_limit), ("token_budgets", budget)])
+def test_key_006_key_scoped_limit_matches_the_id_case_insensitively(kit, family, make):
+    lower = api_key("lower", group_name=None)
+    upper = api_key("upper", group_name=None, id=api_key("upper")["id"].upper())
+    data = {"api_keys": [lower, upper],
+            family: [make("for lower", scope_type="api_key", scope_id=lower["id"].upper()),
+                     make("for upper", scope_type="api_key", scope_id=upper["id"].lower())]}
+    assert kit.rows("GW-KEY-006", data) == []
+
+
+@pytest.mark.parametrize("family,make", [("rate_limits", rate_limit), ("token_budgets", budget)])
+def test_key_006_only_an_api_key_scope_covers_a_key(kit, family, make):
+    """A limit of another scope type whose scope_id happens to equal the key's id does not cover it,
+    nor does an api_key-scoped limit of another key."""
+    k = api_key("service", group_name=None)
+    other = api_key("other", group_name=None)
+    data = {"api_keys": [k, other],
+            family: [make("user scoped", scope_type="user", scope_id=k["id"]),
+                     make("other key", scope_type="api_key", scope_id=other["id"])]}
+    assert kit.ids("GW-KEY-006", data) == [k["id"]]
+
+
+def test_key_007_one_second_past_the_grace_period_is_flagged(kit):
+    k = api_key("parked", disabled_at="2026-10-28T05:59:59Z")
+    (row,) = kit.rows("GW-KEY-007", {"api_keys": [k]})
+    assert (row["resource_id"], row["disabled_days"]) == (k["id"], 30)
+    assert row["message"] == ("key 'parked' (bd-parke) was disabled 2026-10-28, 30 days before the snapshot, "
+                              "and is still not revoked (grace period 30 days)")
+
+
+@pytest.mark.parametrize("expires_at", [None, DROP, "2026-11-27T06:00:01Z"])
+def test_key_007_reports_a_key_that_has_not_expired(kit, expires_at):
+    k = api_key("parked", disabled_at="2026-10-01T00:00:00Z", expires_at=expires_at)
+    assert kit.ids("GW-KEY-007", {"api_keys": [k]}) == [k["id"]]
+
+
+@pytest.mark.parametrize("disabled_at", [None, DROP])
+def test_key_007_silent_for_keys_never_disabled(kit, disabled_at):
+    assert kit.rows("GW-KEY-007", {"api_keys": [api_key("k", disabled_at=disabled_at)]}) == []
+
+
+# ---------------------------------------------------------------- key_states itself
+
+def _key_states(tmp_path, data) -> dict[str, dict]:
+    db = Database(tmp_path / "k.duckdb")
+    store_snapshot(db, data, taken_at=NOW, folder=tmp_path / "snap")
+    with db.reader() as con:
+        cur = con.execute("SELECT * FROM key_states")
+        cols = [d[0] for d in cur.description]
+        return {r["name"]: r for r in (dict(zip(cols, row)) for row in cur.fetchall())}
+
+
+def test_key_states_state_and_flags(tmp_path):
+    before, at, after = "2026-11-01T00:00:00Z", NOW, "2026-11-27T06:00:01Z"
+    keys = [api_key("active"),
+            api_key("revoked", revoked_at=at),
+            api_key("revoked later", revoked_at=after),
+            api_key("disabled", disabled_at=at),
+            api_key("disabled later", disabled_at=after),
+            api_key("expired", expires_at=at),
+            api_key("expires later", expires_at=after),
+            api_key("never expires", expires_at=None),
+            api_key("revoked and disabled", revoked_at=before, disabled_at=before),
+            api_key("disabled and expired", disabled_at=before, expires_at=before),
+            api_key("revoked and expired", revoked_at=before, expires_at=before)]
+    got = {n: (r["state"], r["active"], r["revoked"], r["expired"])
+           for n, r in _key_states(tmp_path, {"api_keys": keys}).items()}
+    assert got == {
+        "active": ("active", True, False, False),
+        "revoked": ("revoked", False, True, False),
+        "revoked later": ("active", True, False, False),
+        "disabled": ("disabled", False, False, False),
+        "disabled later": ("active", True, False, False),
+        "expired": ("expired", False, False, True),
+        "expires later": ("active", True, False, False),
+        "never expires": ("active", True, False, False),
+        "revoked and disabled": ("revoked", False, True, False),
+        "disabled and expired": ("disabled", False, False, True),
+        "revoked and expired": ("revoked", False, True, True),
+    }
+
+
+def test_key_states_group_bound_and_personal_kind(tmp_path):
+    keys = [api_key("ci", group_name="ci"), api_key("padded", group_name=" ci "), api_key("empty", group_name=""),
+            api_key("blank", group_name="  "), api_key("null", group_name=None), api_key("dropped", group_name=DROP)]
+    personal = [user_api_key("mine"), user_api_key("typed", kind="machine")]
+    got = _key_states(tmp_path, {"api_keys": keys, "user_api_keys": personal})
+    assert {n: r["group_bound"] for n, r in got.items() if r["source"] == "api_keys"} == {
+        "ci": "ci", "padded": "ci", "empty": None, "blank": None, "null": None, "dropped": None}
+    assert {n: (r["source"], r["kind"]) for n, r in got.items() if r["source"] == "user_api_keys"} == {
+        "mine": ("user_api_keys", "user"), "typed": ("user_api_keys", "machine")}
+
+
+def test_key_states_a_null_org_key_id_does_not_hide_personal_keys(tmp_path):
+    """NOT IN over a list holding a null would match nothing: the org ids are read without nulls."""
+    got = _key_states(tmp_path, {"api_keys": [api_key("no id", id=None), api_key("shared")],
+                                 "user_api_keys": [user_api_key("shared"), user_api_key("mine")]})
+    assert sorted((n, r["source"]) for n, r in got.items()) == [
+        ("mine", "user_api_keys"), ("no id", "api_keys"), ("shared", "api_keys")]
