@@ -416,3 +416,19 @@ def test_every_assumption_is_in_the_readme():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for a in ASSUMPTIONS:
         assert f"- {a}" in readme, a
+
+
+def test_a_blank_group_or_user_binds_a_key_to_nothing(tmp_path):
+    """key_states' group_bound / user_bound: an empty or blank group name or user id is no binding,
+    so the key is subject to the org and its own id only (no 'group' or 'user' scope named '')."""
+    from gwaudit.access.query import snapshot_connection
+
+    data = org()
+    data["api_keys"].append(api_key("K4", group_name="  ", user_id=""))
+    k4 = data["api_keys"][-1]["id"]
+    d = Database(tmp_path / "b.duckdb")
+    store_snapshot(d, data, taken_at=NOW)
+    with snapshot_connection(d, reads=("access_principal_scopes",)) as con:
+        scopes = sorted(con.execute("SELECT scope_type, scope_key FROM access_principal_scopes "
+                                    "WHERE principal_key = ?", [k4]).fetchall())
+    assert scopes == [("api_key", k4), ("org", "")]

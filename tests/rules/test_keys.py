@@ -205,6 +205,13 @@ def test_key_006_empty_group_name_is_unbound(kit):
     assert kit.ids("GW-KEY-006", {"api_keys": [k]}) == [k["id"]]
 
 
+@pytest.mark.parametrize("user_id", ["", "   "])
+def test_key_006_empty_user_id_is_no_user(kit, user_id):
+    """An empty-string user id binds the key to nobody, exactly like an empty group name."""
+    k = api_key("service", group_name=None, user_id=user_id)
+    assert kit.ids("GW-KEY-006", {"api_keys": [k]}) == [k["id"]]
+
+
 def test_key_006_silent_when_a_key_scoped_limit_or_budget_covers_it(kit):
     k = api_key("service", group_name=None)
     limited = {"api_keys": [k], "rate_limits": [rate_limit("svc rpm", scope_type="api_key", scope_id=k["id"])]}

@@ -177,7 +177,10 @@ PRINCIPALS = Concept(
     ),
     keys AS (
         SELECT CASE source WHEN 'user_api_keys' THEN 'user_key' ELSE 'api_key' END AS principal_type,
-               id AS principal_key, name AS principal_name, state AS key_state, user_id, group_name
+               id AS principal_key, name AS principal_name, state AS key_state,
+               -- a blank id or group binds nothing; a name is compared as written, like the policies' scope_value
+               CASE WHEN user_bound IS NOT NULL THEN user_id END AS user_id,
+               CASE WHEN group_bound IS NOT NULL THEN group_name END AS group_name
         FROM {key_states} WHERE id IS NOT NULL
     )
     SELECT 'org' AS principal_type, '' AS principal_key, 'org' AS principal_name,

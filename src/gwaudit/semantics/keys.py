@@ -9,6 +9,7 @@ KEY_STATE = Concept(
     """
     SELECT id, name, kind, user_id, group_name, created_at, expires_at, revoked_at, disabled_at, last_used_at,
            taken_at, source, key_prefix, nullif(trim(group_name), '') AS group_bound,
+           nullif(trim(user_id), '') AS user_bound,
            CASE WHEN revoked_at IS NOT NULL AND revoked_at <= taken_at THEN 'revoked'
                 WHEN disabled_at IS NOT NULL AND disabled_at <= taken_at THEN 'disabled'
                 WHEN expires_at IS NOT NULL AND expires_at <= taken_at THEN 'expired'
@@ -28,7 +29,8 @@ KEY_STATE = Concept(
     "(user_api_keys) that the admin list does not hold. state is revoked, disabled or expired when "
     "that time is at or before the snapshot's taken_at (a key disabled or revoked in the future is "
     "still active), else active; a key with no expires_at never expires. key_prefix as listed. "
-    "group_bound: group_name with blanks trimmed, null when empty (an empty-string group name is no group). "
+    "group_bound: group_name with blanks trimmed, null when empty (an empty-string group name is no group); "
+    "user_bound likewise for user_id (an empty-string user id is no user). "
     "revoked / expired: that time is at or before taken_at, whatever the other states (a disabled key "
     "that has also expired is expired: re-enabling it does not bring it back).")
 
