@@ -178,6 +178,7 @@ _RPM = (45_000, "rate_limit 'RL2' (rpm x ceiling)")  # K2's figure under RL2 (rp
     ({"requests_per_minute": 0}, None, (None, "unbounded")),                # rpm 0 and no tpm: no limit
     ({"requests_per_minute": None}, None, (None, "unbounded")),
     ({"tokens_per_minute": 50_000}, None, (225, "rate_limit 'RL2'")),       # both: the smaller (tpm)
+    ({"tokens_per_minute": 50_000, "requests_per_minute": 0}, None, (225, "rate_limit 'RL2'")),  # rpm 0: tpm alone
     ({"enabled": DROP}, None, _RPM),                                        # missing enabled = true
     ({"enabled": False}, None, (None, "unbounded")),
     ({"traffic_type": "mcp"}, None, (None, "unbounded")),
