@@ -502,3 +502,19 @@ def test_every_assumption_is_in_the_readme():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for a in ASSUMPTIONS:
         assert f"- {a}" in readme, a
+
+
+def test_spend_controls_reads_a_limit_of_0_as_no_limit(tmp_path):
+    """The view itself: B2 (K2, token_limit 1,000,000, cost_limit 0) limits tokens only, so its
+    cost_limit and cost_left are null, not 0; RL2 (rpm 10 only) is 10 x 1,000,000 tokens per minute."""
+    data = org()
+    k2 = data["api_keys"][1]["id"]
+    data["token_budgets"].append(budget("B2", "api_key", scope_id=k2, token_limit=1_000_000, cost_limit=0))
+    d = Database(tmp_path / "c.duckdb")
+    store_snapshot(d, data, taken_at=NOW)
+    exposure(d)
+    with d.reader(sandboxed=True) as con:
+        got = {r[0]: r[1:] for r in con.execute(
+            "SELECT control_name, tokens_per_minute, rpm_only, token_limit, cost_limit, tokens_left, cost_left "
+            "FROM spend_controls WHERE scope_key = ?", [k2]).fetchall()}
+    assert got == {"B2": (None, None, 1_000_000, None, 1_000_000, None), "RL2": (10_000_000, True, None, None, None, None)}
