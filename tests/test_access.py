@@ -178,6 +178,7 @@ _RPM = (45_000, "rate_limit 'RL2' (rpm x ceiling)")  # K2's figure under RL2 (rp
     ({"requests_per_minute": 0}, None, (None, "unbounded")),                # rpm 0 and no tpm: no limit
     ({"requests_per_minute": None}, None, (None, "unbounded")),
     ({"tokens_per_minute": 50_000}, None, (225, "rate_limit 'RL2'")),       # both: the smaller (tpm)
+    ({"tokens_per_minute": 50_000, "requests_per_minute": 0}, None, (225, "rate_limit 'RL2'")),  # rpm 0: tpm alone
     ({"enabled": DROP}, None, _RPM),                                        # missing enabled = true
     ({"enabled": False}, None, (None, "unbounded")),
     ({"traffic_type": "mcp"}, None, (None, "unbounded")),
@@ -195,6 +196,10 @@ _RPM = (45_000, "rate_limit 'RL2' (rpm x ceiling)")  # K2's figure under RL2 (rp
     ({}, {"cost_limit": 0, "token_limit": None}, _RPM),                     # a limit of 0 limits nothing
     ({}, {"cost_limit": 0, "token_limit": 0}, _RPM),
     ({}, {"cost_limit": None, "token_limit": 1_000_000}, (75, "budget 'B2'")),  # 1M tokens x 75 per million
+    # a budget that is limiting but targeted (alias gpt exists: its target matches) or per-member
+    # bounds part of the traffic only: RL2 still binds
+    ({}, {"cost_limit": 10.0, "token_limit": None, "target_model_alias": "gpt"}, _RPM),
+    ({}, {"cost_limit": 10.0, "token_limit": None, "member_of_group": "eng"}, _RPM),
 ])
 def test_exposure_counts_only_what_limits(tmp_path, rl2, b2, expected):
     """spend_controls reads rate_limit_controls / budget_controls: a control the rules call not
@@ -278,11 +283,92 @@ def test_nothing_priced_is_unbounded_not_free(tmp_path):
     k2 = data["api_keys"][1]["id"]
     r = _exposure_of(tmp_path, data)[f"api_key:{k2}"]
     assert (r["max_price_per_million"], r["unbounded"], r["binding_24h"], r["unpriced_model"]) == (0, True, "unbounded", "chat")
+    assert (r["exposure_1h"], r["exposure_24h"], r["exposure_period"]) == (None, None, None)  # unknown, not 0
     # on providers that do not bill per token nothing is billable: 0, not unbounded
     for p in data["providers"]:
         p["billing_mode"] = "subscription"
     r = _exposure_of(tmp_path, data)[f"api_key:{k2}"]
     assert (r["exposure_24h"], r["unbounded"], r["binding_24h"], r["unpriced_model"]) == (0, False, "nothing billable reachable", None)
+
+
+def test_a_budget_resets_at_each_period_boundary_in_the_horizon(tmp_path):
+    """K2 (RL2 removed) under two blocking budgets of its own, no status (the whole limit left):
+    W weekly cost 10 and M monthly cost 1,000. The period horizon runs to the end of the longest
+    one's period: 2026-12-01 00:00 (Friday 11-27 06:00 + 3 days 18 h = 90 h). Weeks start on Monday:
+    the horizon crosses 2026-11-30 00:00 once, so W allows 10 + 10 = 20 < M's 1,000. In 1 h and
+    24 h (to Saturday 06:00) no week starts: 10."""
+    data = org()
+    k2 = data["api_keys"][1]["id"]
+    del data["rate_limits"][1]
+    data["token_budgets"] += [budget("W", "api_key", scope_id=k2, period="weekly", token_limit=None, cost_limit=10.0),
+                              budget("M", "api_key", scope_id=k2, period="monthly", token_limit=None,
+                                     cost_limit=1000.0)]
+    r = _exposure_of(tmp_path, data)[f"api_key:{k2}"]
+    assert (r["exposure_1h"], r["exposure_24h"], r["period_hours"], r["exposure_period"], r["binding_period"]) == (
+        10, 10, 90, 20, "budget 'W'")
+
+
+def test_a_budget_of_an_unknown_period_never_resets(tmp_path):
+    """A period gwaudit does not know (hourly) gives no period end and no boundary: the budget allows
+    what is left (the whole 10, no status) in every horizon, and the period horizon is 720 h."""
+    data = org()
+    k2 = data["api_keys"][1]["id"]
+    del data["rate_limits"][1]
+    data["token_budgets"].append(budget("H", "api_key", scope_id=k2, period="hourly", token_limit=None,
+                                        cost_limit=10.0))
+    r = _exposure_of(tmp_path, data)[f"api_key:{k2}"]
+    assert (r["exposure_1h"], r["exposure_24h"], r["period_hours"], r["exposure_period"], r["binding_24h"]) == (
+        10, 10, 720, 10, "budget 'H'")
+
+
+def test_a_principal_that_reaches_nothing_costs_nothing(tmp_path):
+    """role nobody: an allowlist naming no route denies it every model, so it has no row in
+    access_signature_prices: price 0, no unpriced route, 0 models, exposure 0, not unbounded."""
+    data = org()
+    data["model_access"].append(policy("A9", [t_alias("no-such-model")], "allowlist", "role", scope_value="nobody"))
+    r = _exposure_of(tmp_path, data)["role:nobody"]
+    assert (r["exposure_1h"], r["exposure_24h"], r["exposure_period"], r["binding_24h"], r["unbounded"]) == (
+        0, 0, 0, "nothing billable reachable", False)
+    assert (r["max_price_per_million"], r["priciest_model"], r["unpriced_model"]) == (0, None, None)
+
+
+def test_the_priciest_model_is_the_highest_priced(db):
+    """group:eng reaches chat (4) and smart (75, through opus): priciest smart."""
+    rows = {r["principal"]: r for r in exposure(db, active_only=False).records()}
+    assert (rows["group:eng"]["priciest_model"], rows["group:eng"]["max_price_per_million"]) == ("smart", 75)
+
+
+@pytest.mark.parametrize("target,eng,k2_unpriced", [
+    # DX, model opus (upstream): names route opus for model opus and for smart (its opus slot). smart
+    # stays allowed through its chat slot, and only allowed routes count: nobody reaches an unpriced
+    # route. eng: B1 (cost only) bounds it again: 1 h RL1 24 (100,000 x 60 x 4 / 1e6) < B1 30;
+    # 24 h B1 80 (30 + 50) < RL1 576.
+    (t_model("opus"), (24, "rate_limit 'RL1'", 80, "budget 'B1'", None), None),
+    # DX, model_alias opus: names the alias opus only; smart, which no policy of K2 names, is allowed by
+    # the default with both its routes, so K2 reaches opus through it. eng (A1 names smart) as before:
+    # RL1 24 per hour, 576 per 24 h.
+    (t_alias("opus"), (24, "rate_limit 'RL1'", 576, "rate_limit 'RL1'", "smart"), "smart"),
+])
+def test_only_an_allowed_route_makes_a_model_unpriced(tmp_path, target, eng, k2_unpriced):
+    data = _unpriced_opus()
+    data["model_access"].append(policy("DX", [target], "denylist", "org"))
+    k2 = data["api_keys"][1]["id"]
+    rows = _exposure_of(tmp_path, data)
+    r = rows["group:eng"]
+    assert (r["exposure_1h"], r["binding_1h"], r["exposure_24h"], r["binding_24h"], r["unpriced_model"]) == eng
+    assert rows[f"api_key:{k2}"]["unpriced_model"] == k2_unpriced
+
+
+def test_a_denied_model_reaches_no_unpriced_route(tmp_path):
+    """access_matrix.reaches_unpriced describes the allowed routes: eng is denied opus (A1 does not
+    name it), so false there though opus's route is unpriced; true for smart (its opus slot)."""
+    data = _unpriced_opus()
+    d = Database(tmp_path / "m.duckdb")
+    store_snapshot(d, data, taken_at=NOW)
+    access(d)
+    with d.reader(sandboxed=True) as con:
+        got = dict(con.execute("SELECT model, reaches_unpriced FROM access_matrix WHERE principal = 'group:eng'").fetchall())
+    assert got == {"gpt": False, "chat": False, "opus": False, "haiku": False, "smart": True}
 
 
 def test_drift_names_the_cause(tmp_path):
@@ -432,3 +518,19 @@ def test_a_blank_group_or_user_binds_a_key_to_nothing(tmp_path):
         scopes = sorted(con.execute("SELECT scope_type, scope_key FROM access_principal_scopes "
                                     "WHERE principal_key = ?", [k4]).fetchall())
     assert scopes == [("api_key", k4), ("org", "")]
+
+
+def test_spend_controls_reads_a_limit_of_0_as_no_limit(tmp_path):
+    """The view itself: B2 (K2, token_limit 1,000,000, cost_limit 0) limits tokens only, so its
+    cost_limit and cost_left are null, not 0; RL2 (rpm 10 only) is 10 x 1,000,000 tokens per minute."""
+    data = org()
+    k2 = data["api_keys"][1]["id"]
+    data["token_budgets"].append(budget("B2", "api_key", scope_id=k2, token_limit=1_000_000, cost_limit=0))
+    d = Database(tmp_path / "c.duckdb")
+    store_snapshot(d, data, taken_at=NOW)
+    exposure(d)
+    with d.reader(sandboxed=True) as con:
+        got = {r[0]: r[1:] for r in con.execute(
+            "SELECT control_name, tokens_per_minute, rpm_only, token_limit, cost_limit, tokens_left, cost_left "
+            "FROM spend_controls WHERE scope_key = ?", [k2]).fetchall()}
+    assert got == {"B2": (None, None, 1_000_000, None, 1_000_000, None), "RL2": (10_000_000, True, None, None, None, None)}

@@ -18,7 +18,7 @@ from gwaudit.rules import audit
 from gwaudit.testing import store_snapshot
 from tests.factories.access import access as policy, t_alias, t_model
 from tests.factories.governance import governance
-from tests.factories.keys import user_api_key
+from tests.factories.keys import api_key, user_api_key
 from tests.factories.rate_limits import rate_limit
 from tests.factories.routes import route
 from tests.test_access import NOW, _unpriced_opus, org
@@ -224,3 +224,53 @@ def test_spend_rules_count_an_unpriced_route_as_billable(tmp_path):
     db = Database(tmp_path / "priced.duckdb")
     store_snapshot(db, org(), taken_at=NOW)
     assert "GW-SPEND-002" not in _run(db, "latest", params=big)
+
+
+def test_spend_001_names_the_priciest_and_the_first_unpriced_model_of_a_group_of_keys(tmp_path):
+    """Keys bound to no group, nothing bounding them (RL2 removed): K2 reaches gpt (4), chat (4), opus
+    (75), and the unpriced mini and zeta (the default allows them; K2's own denylist takes smart away,
+    so opus is its one model at 75); K4 only gpt (its allowlist), no unpriced route; K5 only zeta
+    (unpriced, price 0). One finding: the priciest over the keys is opus at 75, the first unpriced
+    model by name mini (K2's; K5's is zeta). K6, revoked and bound by nothing, is left out."""
+    data = org()
+    p1 = data["providers"][0]
+    del data["rate_limits"][1]
+    data["model_routes"] += [route(p1, "mini"), route(p1, "zeta")]  # no pricing rule: metered, unpriced
+    k4 = api_key("K4", group_name=None)
+    k5 = api_key("K5", group_name=None)
+    k6 = api_key("K6", group_name=None, revoked_at="2026-11-20T00:00:00Z")
+    data["api_keys"] += [k4, k5, k6]
+    k2 = data["api_keys"][1]
+    data["model_access"] += [policy("DK2", [t_alias("smart")], "denylist", "api_key", scope_id=k2["id"]),
+                             policy("AK4", [t_alias("gpt")], "allowlist", "api_key", scope_id=k4["id"]),
+                             policy("AK5", [t_alias("zeta")], "allowlist", "api_key", scope_id=k5["id"])]
+    db = Database(tmp_path / "g.duckdb")
+    store_snapshot(db, data, taken_at=NOW)
+    (f,) = _run(db, "latest")["GW-SPEND-001"]
+    assert (f.resource_id, f.family) == ("org", "api_keys")
+    assert f.message == ("3 active keys bound to no group can spend without limit (K2, K4, K5): no rate limit or "
+                         "blocking budget bounds them, and they can reach opus at 75.0 USD per million tokens; they "
+                         "can also reach mini, which has no price (the provider bills it; the gateway records $0, "
+                         "so no cost limit sees it)")
+    assert (f.evidence["keys"], f.evidence["priciest_model"], f.evidence["max_price_per_million"],
+            f.evidence["unpriced_model"]) == (3, "opus", 75, "mini")
+
+
+def test_spend_002_exactly_the_amount_passes_unless_an_unpriced_route_is_reachable(tmp_path):
+    """max_exposure_24h at K2's exact figure. Priced: K2's 1,080,000 (RL2: 10 x 1,000,000 x 60 x 24
+    x 75 / 1e6) is not above it: nothing reported. Opus unpriced: K2's 57,600 (x 4 instead of 75) is
+    not above it either, but the figure is a lower bound: reported, without ', above'."""
+    db = Database(tmp_path / "p.duckdb")
+    store_snapshot(db, org(), taken_at=NOW)
+    assert "GW-SPEND-002" not in _run(db, "latest", params={"GW-SPEND-002": {"max_exposure_24h": 1_080_000}})
+
+    data = _unpriced_opus()
+    k1, k2 = data["api_keys"][0]["id"], data["api_keys"][1]["id"]
+    db = Database(tmp_path / "u.duckdb")
+    store_snapshot(db, data, taken_at=NOW)
+    got = {f.resource_id: f.message
+           for f in _run(db, "latest", params={"GW-SPEND-002": {"max_exposure_24h": 57_600}})["GW-SPEND-002"]}
+    assert got[k2] == ("API key 'K2' could spend at least 57600.0 USD in 24 hours (bound by rate_limit 'RL2' "
+                       "(rpm x ceiling)), but it can reach opus, which has no price: the amount cannot be shown "
+                       "to stay within 57600")
+    assert set(got) == {k1, k2}  # K1: 576, below, but it reaches smart (opus slot)
