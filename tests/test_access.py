@@ -207,20 +207,10 @@ def test_exposure_counts_only_what_limits(tmp_path, rl2, b2, expected):
     call limiting does (unless targeted or per-member, or a budget that does not block)."""
     data = org()
     k2 = data["api_keys"][1]
-    rl = data["rate_limits"][1]
-    for k, v in rl2.items():
-        if v is DROP:
-            rl.pop(k)
-        else:
-            rl[k] = v
+    # RL2 as org() builds it, with the case's changes (the factories leave DROP fields out)
+    data["rate_limits"][1] = rate_limit("RL2", "api_key", scope_id=k2["id"], **{"requests_per_minute": 10, **rl2})
     if b2 is not None:
-        b = budget("B2", "api_key", scope_id=k2["id"], period="monthly")
-        for k, v in b2.items():
-            if v is DROP:
-                b.pop(k)
-            else:
-                b[k] = v
-        data["token_budgets"].append(b)
+        data["token_budgets"].append(budget("B2", "api_key", scope_id=k2["id"], period="monthly", **b2))
     d = Database(tmp_path / "e.duckdb")
     store_snapshot(d, data, taken_at=NOW)
     r = {x["principal"]: x for x in exposure(d, active_only=False).records()}[f"api_key:{k2['id']}"]

@@ -39,7 +39,8 @@ def exposure_cmd(c: Ctx, top: int | None, principal: str | None, all_keys: bool,
                  fmt: str) -> None:
     """Worst-case spend exposure per API key, user key, scope and org for 1 hour, 24 hours and the
     budget period: what could be spent before a rate limit or blocking budget stops it, which
-    control binds, and unbounded when none does. Largest first."""
+    control binds, and unbounded when none does. A reachable route with no price is billable at an
+    unknown price: unpriced_model names it and the figures are a lower bound. Largest first."""
     from ..access.query import exposure
     from ..sqlquery import render
 
